@@ -1,0 +1,61 @@
+"""The one place that decides, per environment, which systems the assets talk to.
+
+LOCAL (the default) is embedded: a throwaway MariaDB under ``$STOCKMART_HOME`` (unless ``STOCKMART_MYSQL_URL``
+names a server), a parquet lake on disk. PROD reads every location and credential from the environment through
+``dg.EnvVar``, which resolves when a run starts, so definitions load without any secret present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from stockmart_assets.resources.lake import LakeIOManager
+from stockmart_assets.resources.landing import LandingResource
+from stockmart_assets.resources.mysql import MySQLIOManager, MySQLResource
+
+LOCAL, PROD = "LOCAL", "PROD"
+
+
+def get_env() -> str:
+    env = os.getenv("STOCKMART_ENV", LOCAL).upper()
+    if env not in (LOCAL, PROD):
+        raise ValueError(f"STOCKMART_ENV must be LOCAL or PROD, not {env!r}")
+    return env
+
+
+def stockmart_home() -> Path:
+    """The project's working folder: local database, lake, sample landing files, Dagster's home."""
+    return Path(os.getenv("STOCKMART_HOME", ".stockmart")).resolve()
+
+
+def landing_dir() -> Path:
+    return Path(os.getenv("STOCKMART_LANDING_DIR") or stockmart_home() / "landing").resolve()
+
+
+def _env_or(name: str, default: str) -> str | dg.EnvVar:
+    return dg.EnvVar(name) if os.getenv(name) else default
+
+
+def build_resources(env: str | None = None) -> dict:
+    env = env or get_env()
+    home = stockmart_home()
+    if env == PROD:
+        mysql = MySQLResource(url=dg.EnvVar("STOCKMART_MYSQL_URL"))
+        lake = LakeIOManager(base_dir=dg.EnvVar("STOCKMART_LAKE_DIR"))
+        landing = LandingResource(path=dg.EnvVar("STOCKMART_LANDING_DIR"))
+    else:
+        if os.getenv("STOCKMART_MYSQL_URL"):
+            mysql = MySQLResource(url=dg.EnvVar("STOCKMART_MYSQL_URL"))
+        else:
+            mysql = MySQLResource(local_server_dir=str(home / "mariadb"))
+        lake = LakeIOManager(base_dir=_env_or("STOCKMART_LAKE_DIR", str(home / "lake")))
+        landing = LandingResource(path=_env_or("STOCKMART_LANDING_DIR", str(landing_dir())))
+    return {
+        "mysql": mysql,
+        "mysql_io_manager": MySQLIOManager(mysql=mysql),
+        "lake_io_manager": lake,
+        "landing": landing,
+    }
