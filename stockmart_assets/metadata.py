@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from stockmart_assets.landing.contract import LandingTable
 from stockmart_assets.mysql.ddl import mysql_type

@@ -1,7 +1,6 @@
 """mysql/*: the operational tables, with the business model's primary and foreign keys."""
 
 import dagster as dg
-import pyarrow as pa
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
 from stockmart_assets.partitions import daily_partitions
@@ -31,7 +30,7 @@ def build_mysql_asset(table: LandingTable) -> dg.AssetsDefinition:
                if partitioned else "Each run merges the export by primary key in a single transaction.")
         ),
     )
-    def _mysql(rows: pa.Table) -> pa.Table:
+    def _mysql(rows):  # an Arrow table; the MySQL IO manager does the load
         return rows
 
     return _mysql

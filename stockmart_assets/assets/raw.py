@@ -1,7 +1,6 @@
 """raw/*: the trading service's landing files, validated against the contract and kept in the lake."""
 
 import dagster as dg
-import pyarrow as pa
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
 from stockmart_assets.landing.reader import LandingFileError, landing_files, read_landing
@@ -28,7 +27,7 @@ def build_raw_asset(table: LandingTable) -> dg.AssetsDefinition:
             f"{scope} Any bad line fails the run naming file, line and column; nothing is loaded from it."
         ),
     )
-    def _raw(context: dg.AssetExecutionContext, landing: LandingResource) -> pa.Table:
+    def _raw(context: dg.AssetExecutionContext, landing: LandingResource):  # -> pyarrow.Table
         partitions = context.partition_keys if partitioned else None
         try:
             data = read_landing(table, landing.path, partitions)

@@ -14,9 +14,11 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import pyarrow as pa
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
 from stockmart_assets.landing.contract import LandingTable
 
@@ -100,13 +102,15 @@ def read_landing(
     table: LandingTable,
     landing_dir: Path | str,
     partitions: list[str] | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
+    con: "duckdb.DuckDBPyConnection | None" = None,
 ) -> pa.Table:
     """Validate every file of ``table`` and return its rows (of the given daily partitions, if any).
 
     Returned columns: the contract's canonical names, then ``_source_file`` and ``_source_line`` so a later
     failure (a broken foreign key in MySQL, say) can still point at the line that caused it.
     """
+    import duckdb
+
     files = landing_files(table, Path(landing_dir))
     for f in files:
         check_header(table, f)
@@ -153,6 +157,8 @@ def partition_dates(table: LandingTable, landing_dir: Path | str) -> list[str]:
     """The daily partitions the landing files touch (the dates the run/sensor should materialize)."""
     ts_expr = _partition_date_expr(table)
     assert ts_expr is not None, f"{table.name} is not partitioned"
+    import duckdb
+
     files = landing_files(table, Path(landing_dir))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'").fetchall()

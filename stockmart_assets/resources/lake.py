@@ -5,16 +5,19 @@ so any partition can be rebuilt without asking the source again. Each file is wr
 and renamed into place: a crash leaves the previous file, never half of a new one.
 """
 
+from __future__ import annotations
 
 import datetime as dt
 import os
 import uuid
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from stockmart_assets.landing.contract import TABLES
 
@@ -34,6 +37,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if not context.has_asset_partitions:
             _write_atomic(obj, folder / "data.parquet")
             return
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         table = TABLES[context.asset_key.path[-1]]
         days = pc.cast(obj[table.partition_column], pa.date32())
         for key in context.asset_partition_keys:
@@ -42,6 +48,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"lake_folder": dg.MetadataValue.path(str(folder))})
 
     def load_input(self, context: dg.InputContext) -> pa.Table:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         folder = self._folder(context.upstream_output)
         if not context.has_asset_partitions:
             return pq.read_table(folder / "data.parquet")
@@ -50,6 +59,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:

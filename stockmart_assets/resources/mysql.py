@@ -1,19 +1,22 @@
-"""MySQL: the connection resource and the IO manager that does every storage move into it."""
+"""MySQL: the connection resource and the IO manager that does every storage move into it.
 
+pymysql, pyarrow and the load code are imported on first use: definitions load without them.
+"""
 
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 import dagster as dg
-import pyarrow as pa
-import pymysql
 
 from stockmart_assets.landing.contract import TABLES
 from stockmart_assets.metadata import table_metadata
-from stockmart_assets.mysql import ddl, load
-from stockmart_assets.mysql.local_server import LocalMariaDB
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pymysql
 
 
 class MySQLResource(dg.ConfigurableResource):
@@ -31,6 +34,8 @@ class MySQLResource(dg.ConfigurableResource):
         if self.url:
             return self.url
         if self.local_server_dir:
+            from stockmart_assets.mysql.local_server import LocalMariaDB
+
             return LocalMariaDB(self.local_server_dir).ensure()
         raise dg.DagsterInvariantViolationError("MySQLResource needs url or local_server_dir")
 
@@ -47,7 +52,9 @@ class MySQLResource(dg.ConfigurableResource):
         }
 
     @contextmanager
-    def connect(self) -> Iterator[pymysql.Connection]:
+    def connect(self) -> Iterator["pymysql.Connection"]:
+        import pymysql
+
         con = pymysql.connect(
             **self.connection_params(), charset="utf8mb4", local_infile=True, autocommit=False,
             connect_timeout=self.connect_timeout_s,
@@ -58,6 +65,8 @@ class MySQLResource(dg.ConfigurableResource):
             con.close()
 
     def create_tables(self) -> None:
+        from stockmart_assets.mysql import ddl
+
         with self.connect() as con, con.cursor() as cur:
             ddl.create_all(cur)
             con.commit()
@@ -79,7 +88,9 @@ class MySQLIOManager(dg.ConfigurableIOManager):
 
     mysql: dg.ResourceDependency[MySQLResource]
 
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: "pa.Table") -> None:
+        from stockmart_assets.mysql import load
+
         table = TABLES[context.asset_key.path[-1]]
         self.mysql.create_tables()
         try:
@@ -98,7 +109,9 @@ class MySQLIOManager(dg.ConfigurableIOManager):
             "rows_replaced": result.rows_deleted,
         })
 
-    def load_input(self, context: dg.InputContext) -> pa.Table:
+    def load_input(self, context: dg.InputContext) -> "pa.Table":
+        from stockmart_assets.mysql import load
+
         table = TABLES[context.upstream_output.asset_key.path[-1]]
         with self.mysql.connect() as con:
             if context.has_asset_partitions:
