@@ -52,11 +52,13 @@ def cmd_run(args) -> int:
                     for d in partition_dates(t, landing)})
     print(f"materializing dimensions, then {len(dates)} daily partition(s): {', '.join(dates) or 'none'}")
     ok = defs.resolve_job_def("dimensions").execute_in_process(instance=instance, raise_on_error=False).success
-    for d in dates if ok else []:
+    if ok and dates:
+        # One run for all the days (a single-run backfill): Spark starts once, not once per day.
         result = defs.resolve_job_def("daily_partition").execute_in_process(
-            partition_key=d, instance=instance, raise_on_error=False)
-        print(f"  {d}: {'ok' if result.success else 'FAILED'}")
-        ok = ok and result.success
+            instance=instance, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]})
+        print(f"  {dates[0]} ... {dates[-1]}: {'ok' if result.success else 'FAILED'}")
+        ok = result.success
     print("done" if ok else "some runs failed: open the UI (`stockmart ui`) to see why")
     return 0 if ok else 1
 

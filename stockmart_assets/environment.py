@@ -12,9 +12,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from stockmart_assets.assets.quality import QualityResource
+from stockmart_assets.resources.duckdb_mart import DuckDBWarehouse, MartDuckDBIOManager
 from stockmart_assets.resources.lake import LakeIOManager
 from stockmart_assets.resources.landing import LandingResource
 from stockmart_assets.resources.mysql import MySQLIOManager, MySQLResource
+from stockmart_assets.resources.spark import SparkResource
 
 LOCAL, PROD = "LOCAL", "PROD"
 
@@ -53,9 +56,16 @@ def build_resources(env: str | None = None) -> dict:
             mysql = MySQLResource(local_server_dir=str(home / "mariadb"))
         lake = LakeIOManager(base_dir=_env_or("STOCKMART_LAKE_DIR", str(home / "lake")))
         landing = LandingResource(path=_env_or("STOCKMART_LANDING_DIR", str(landing_dir())))
+    mart_db = str(home / "warehouse.duckdb")
     return {
         "mysql": mysql,
         "mysql_io_manager": MySQLIOManager(mysql=mysql),
         "lake_io_manager": lake,
         "landing": landing,
+        "spark": SparkResource(master=_env_or("STOCKMART_SPARK_MASTER", "local[*]"),
+                               driver_memory=os.getenv("STOCKMART_SPARK_DRIVER_MEMORY", "2g")),
+        "quality": QualityResource(metrics_repository=str(home / "quality" / "metrics.json"),
+                                   max_missing_share=float(os.getenv("STOCKMART_MAX_MISSING_SHARE", "0.2"))),
+        "warehouse": DuckDBWarehouse(database=mart_db),
+        "mart_io_manager": MartDuckDBIOManager(database=mart_db),
     }

@@ -34,6 +34,20 @@ def test_asset_graph_snapshot():
         "mysql/stocks": ["raw/stocks"],
         "mysql/trade": ["mysql/customer", "mysql/stocks", "raw/trade"],
         "mysql/stock_price": ["raw/stock_price"],
+        "quality/column_profiles": ["mysql/stock_price", "mysql/trade"],
+        "quality/dimension_profiles": ["mysql/budget", "mysql/customer", "mysql/stocks"],
+        "quality/verification_results": [], "quality/metric_history": [],
+        "mart/budget": ["mysql/budget"], "mart/customer": ["mysql/customer"], "mart/stocks": ["mysql/stocks"],
+        "mart/trade": ["mysql/stocks", "mysql/trade"], "mart/stock_price": ["mysql/stock_price"],
+        "mart/orders_per_day": ["mart/customer", "mart/trade"],
+        "mart/top_ticker_by_age_sex": ["mart/customer", "mart/trade"],
+        "mart/buys_by_age_group": ["mart/customer", "mart/trade"],
     }
+    checks = {f"{k.asset_key.to_user_string()}:{k.name}": graph.get(k).blocking for k in graph.asset_check_keys}
+    assert checks == {**{f"mysql/{t}:deequ_suite": True for t in ("budget", "customer", "stocks", "trade",
+                                                                    "stock_price")},
+                      "mysql/trade:deequ_anomalies": False, "mysql/stock_price:deequ_anomalies": False}
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
-    assert partitioned == {"raw/trade", "raw/stock_price", "mysql/trade", "mysql/stock_price"}
+    assert partitioned == {"raw/trade", "raw/stock_price", "mysql/trade", "mysql/stock_price", "mart/trade",
+                           "mart/stock_price", "mart/orders_per_day", "mart/top_ticker_by_age_sex",
+                           "mart/buys_by_age_group", "quality/column_profiles"}

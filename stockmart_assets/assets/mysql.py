@@ -20,6 +20,7 @@ def build_mysql_asset(table: LandingTable) -> dg.AssetsDefinition:
         ins={"rows": dg.AssetIn(key=["raw", table.name])},
         deps=[dg.AssetKey(["mysql", p]) for p in parents],
         partitions_def=daily_partitions if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         io_manager_key="mysql_io_manager",
         group_name="mysql",
         kinds={"mysql"},

@@ -18,6 +18,7 @@ def build_raw_asset(table: LandingTable) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", table.name],
         partitions_def=daily_partitions if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         io_manager_key="lake_io_manager",
         group_name="raw",
         kinds={"csv", "parquet"},

@@ -1,0 +1,101 @@
+"""mart/*: the warehouse tables the business reads (DuckDB locally, BigQuery in production).
+
+Dimensions are copied from MySQL; facts are one day each, partitioned by ``trade_date`` and clustered by
+ticker. A fact partition is written only when every blocking quality check of its MySQL partition passed on
+that partition's latest load (see ``gate.require_passed_checks``), whether the checks ran in this run or not.
+The analytics are SQL run inside the warehouse for one day at a time.
+"""
+
+import dagster as dg
+
+from stockmart_assets.gate import require_passed_checks
+from stockmart_assets.mart import analytics
+from stockmart_assets.mart.tables import MART_TABLES
+from stockmart_assets.partitions import daily_partitions
+
+MART_POOL = "mart_warehouse"  # DuckDB has one writer at a time: mart steps queue on this pool
+
+
+def _dimension(name: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["mart", name], ins={"rows": dg.AssetIn(key=["mysql", name])}, io_manager_key="mart_io_manager",
+        group_name="mart", kinds={"duckdb", "bigquery"}, pool=MART_POOL, required_resource_keys={"warehouse"},
+        description=f"Dimension `{name}`, copied from MySQL after its quality checks passed.",
+    )
+    def _asset(context: dg.AssetExecutionContext, rows):
+        require_passed_checks(context, name, [None])
+        return rows.select(MART_TABLES[name].column_names)
+
+    return _asset
+
+
+mart_dimensions = [_dimension(n) for n in ("budget", "customer", "stocks")]
+
+
+@dg.asset(
+    key=["mart", "trade"],
+    ins={"trades": dg.AssetIn(key=["mysql", "trade"]), "stocks": dg.AssetIn(key=["mysql", "stocks"])},
+    partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), io_manager_key="mart_io_manager", group_name="mart",
+    kinds={"duckdb", "bigquery"}, pool=MART_POOL, required_resource_keys={"warehouse"},
+    metadata={"partition_expr": "trade_date"},
+    description="One row per order, by trade date (the order's Seoul date), with its ticker; "
+                "partitioned by day, clustered by ticker.",
+)
+def mart_trade(context: dg.AssetExecutionContext, trades, stocks):
+    require_passed_checks(context, "trade", list(context.partition_keys))
+    require_passed_checks(context, "stocks", [None])
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("trades", trades)
+    con.register("stocks", stocks)
+    return con.sql(
+        "SELECT CAST(t.order_datetime AS DATE) AS trade_date, t.order_id, t.customer_id, t.stock_id, s.ticker, "
+        "t.trade_type, t.quantity, t.order_datetime FROM trades t LEFT JOIN stocks s USING (stock_id) "
+        "ORDER BY trade_date, s.ticker, t.order_id").to_arrow_table()
+
+
+@dg.asset(
+    key=["mart", "stock_price"], ins={"bars": dg.AssetIn(key=["mysql", "stock_price"])},
+    partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), io_manager_key="mart_io_manager", group_name="mart",
+    kinds={"duckdb", "bigquery"}, pool=MART_POOL, required_resource_keys={"warehouse"},
+    metadata={"partition_expr": "trade_date"},
+    description="One-minute bars by trading day (UTC date); partitioned by day, clustered by ticker.",
+)
+def mart_stock_price(context: dg.AssetExecutionContext, bars):
+    require_passed_checks(context, "stock_price", list(context.partition_keys))
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("bars", bars)
+    return con.sql("SELECT CAST(ts AS DATE) AS trade_date, ticker, ts, open, high, low, close, volume, company "
+                   "FROM bars ORDER BY trade_date, ticker, ts").to_arrow_table()
+
+
+def _analytics(name: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["mart", name], deps=[dg.AssetKey(["mart", "trade"]), dg.AssetKey(["mart", "customer"])],
+        partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), group_name="analytics", kinds={"sql"}, pool=MART_POOL,
+        required_resource_keys={"warehouse"}, description=description,
+    )
+    def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse = context.resources.warehouse
+        rows = 0
+        for day in context.partition_keys:
+            sql = analytics.query(name, warehouse.dialect, warehouse.schema_name, day)
+            rows += warehouse.replace_day(MART_TABLES[name], day, sql)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "sql": dg.MetadataValue.md(
+            f"```sql\n{analytics.query(name, warehouse.dialect, warehouse.schema_name, context.partition_keys[0])}\n```")})
+
+    return _asset
+
+
+mart_analytics = [
+    _analytics("orders_per_day", "Orders per day: trade_date, total_orders (0 on a day without orders)."),
+    _analytics("top_ticker_by_age_sex",
+               "The most-bought ticker (매수 orders) per age group and sex, per day; ties go to the "
+               "alphabetically first ticker."),
+    _analytics("buys_by_age_group", "매수 orders per age group for every ticker, per day."),
+]
+
+mart_assets = [*mart_dimensions, mart_trade, mart_stock_price, *mart_analytics]

@@ -1,0 +1,225 @@
+"""What a rule is: one business rule, turned into one Deequ constraint and one failing-row predicate.
+
+A ``Rule`` is plain data (``Rule("age", "between", low=18, high=150, inclusive=False)``). Its ``kind`` names
+an entry of ``KINDS``, which says, once per kind, which Deequ ``Check`` call enforces it and which Spark SQL
+predicate picks the rows that break it. Both follow Deequ's own null handling: a value rule (``in``,
+``between``, ``integral``...) lets NULL through, ``complete`` is the rule that catches it, and a
+column-against-column comparison (``ge``, ``within``) counts a NULL on either side as a failure.
+
+Nothing here imports pydeequ: ``add_to`` receives a ``pydeequ.checks.Check`` and calls its methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Callable
+
+ERROR = "error"
+WARNING = "warning"
+LEVELS = (ERROR, WARNING)
+
+# Derived column some rules check (Deequ analyzers take a column name, not an expression).
+MISSING_SHARE_COLUMN = "__missing_share"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One constraint on a table. ``column`` is a tuple for compound keys and whole-row rules."""
+
+    column: str | tuple[str, ...]
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    inclusive: bool = True
+    values: tuple[str, ...] = ()
+    other: str | tuple[str, ...] | None = None  # the column(s) compared against in ge / within
+    level: str = ERROR
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown rule kind {self.kind!r}; known: {', '.join(KINDS)}")
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, not {self.level!r}")
+        if not self.description:
+            object.__setattr__(self, "description", KINDS[self.kind].describe(self))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if isinstance(self.column, str) else tuple(self.column)
+
+    @property
+    def needs_partition(self) -> bool:
+        return KINDS[self.kind].needs_partition
+
+    def violation(self, partition: str | None = None) -> str:
+        """Spark SQL expression that is true on a row that breaks this rule (may use a window)."""
+        return KINDS[self.kind].violation(self, _day_window(partition) if self.needs_partition else None)
+
+    def add_to(self, check: Any, partition: str | None = None) -> Any:
+        """Add this rule's Deequ constraint to a ``pydeequ.checks.Check``; returns the check."""
+        return KINDS[self.kind].add_to(check, self, _day_window(partition) if self.needs_partition else None)
+
+    def derived_columns(self) -> dict[str, str]:
+        """Columns (name -> SQL) the frame needs before Deequ can check this rule."""
+        return KINDS[self.kind].derived(self) if KINDS[self.kind].derived else {}
+
+
+@dataclass(frozen=True)
+class Kind:
+    describe: Callable[[Rule], str]
+    add_to: Callable[[Any, Rule, tuple[str, str] | None], Any]
+    violation: Callable[[Rule, tuple[str, str] | None], str]
+    needs_partition: bool = False
+    derived: Callable[[Rule], dict[str, str]] | None = None
+
+
+def q(column: str) -> str:
+    """Quote a column name for Spark SQL."""
+    return f"`{column}`"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _literal(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def _day_window(partition: str | None) -> tuple[str, str]:
+    """[D 00:00, D+1 00:00) as timestamp literals, for a partition key 'YYYY-MM-DD'."""
+    if partition is None:
+        raise ValueError("this rule checks a partition's day: pass the partition date")
+    day = date.fromisoformat(partition)
+    return f"{day} 00:00:00", f"{day + timedelta(days=1)} 00:00:00"
+
+
+def _integral(rule: Rule) -> str:
+    c = q(rule.column)
+    return f"{c} IS NULL OR {c} = floor({c})"
+
+
+def _between(rule: Rule) -> str:
+    c, low, high = q(rule.column), _number(rule.low), _number(rule.high)
+    below, above = ("<", ">") if rule.inclusive else ("<=", ">=")
+    return f"{c} {below} {low} OR {c} {above} {high}"
+
+
+def _within(rule: Rule) -> str:
+    low, high = rule.other
+    return f"{q(rule.column)} BETWEEN {q(low)} AND {q(high)}"
+
+
+def _in_day(rule: Rule, window: tuple[str, str]) -> str:
+    c = q(rule.column)
+    return f"{c} IS NULL OR ({c} >= TIMESTAMP '{window[0]}' AND {c} < TIMESTAMP '{window[1]}')"
+
+
+def _missing_share(rule: Rule) -> dict[str, str]:
+    nulls = " + ".join(f"CAST({q(c)} IS NULL AS INT)" for c in rule.columns)
+    return {MISSING_SHARE_COLUMN: f"({nulls}) / {len(rule.columns)}.0"}
+
+
+def _set(check: Any, scala_check: Any) -> Any:
+    """Adopt a constraint added through py4j directly (for Deequ calls pydeequ does not wrap)."""
+    check._Check = scala_check
+    return check
+
+
+def _unique(check: Any, rule: Rule) -> Any:
+    if len(rule.columns) == 1:
+        return check.isUnique(rule.column)
+    return check.hasUniqueness(list(rule.columns), lambda uniqueness: uniqueness == 1.0)
+
+
+def _numeric_range(check: Any, rule: Rule) -> Any:
+    # Deequ's isContainedIn(column, lower, upper, includeLower, includeUpper): pydeequ only wraps the
+    # string-set overload, so this one is called through py4j.
+    none = check._jvm.scala.Option.apply(None)
+    return _set(check, check._Check.isContainedIn(
+        rule.column, float(rule.low), float(rule.high), rule.inclusive, rule.inclusive, none, none))
+
+
+def _not(condition: str) -> str:
+    return f"NOT coalesce({condition}, false)"
+
+
+KINDS: dict[str, Kind] = {
+    "complete": Kind(
+        describe=lambda r: f"{r.column} is complete",
+        add_to=lambda check, r, w: check.isComplete(r.column),
+        violation=lambda r, w: f"{q(r.column)} IS NULL",
+    ),
+    "unique": Kind(
+        describe=lambda r: f"{r.column if len(r.columns) == 1 else '(' + ', '.join(r.columns) + ')'} is unique",
+        add_to=lambda check, r, w: _unique(check, r),
+        # Deequ counts a key as unique when it occurs once among rows whose key is not all NULL.
+        violation=lambda r, w: (
+            f"({' OR '.join(f'{q(c)} IS NOT NULL' for c in r.columns)}) AND "
+            f"count(1) OVER (PARTITION BY {', '.join(q(c) for c in r.columns)}) > 1"
+        ),
+    ),
+    "integral": Kind(
+        describe=lambda r: f"{r.column} is integral",
+        add_to=lambda check, r, w: check.satisfies(_integral(r), r.description),
+        violation=lambda r, w: _not(_integral(r)),
+    ),
+    "non_negative": Kind(
+        describe=lambda r: f"{r.column} is non-negative",
+        add_to=lambda check, r, w: check.isNonNegative(r.column),
+        violation=lambda r, w: f"{q(r.column)} < 0",
+    ),
+    "positive": Kind(
+        describe=lambda r: f"{r.column} is positive",
+        add_to=lambda check, r, w: check.isPositive(r.column),
+        violation=lambda r, w: f"{q(r.column)} <= 0",
+    ),
+    "between": Kind(
+        describe=lambda r: (
+            f"{r.column} is between {_number(r.low)} and {_number(r.high)} "
+            f"({'inclusive' if r.inclusive else 'exclusive'})"
+        ),
+        add_to=lambda check, r, w: _numeric_range(check, r),
+        violation=lambda r, w: _between(r),
+    ),
+    "below": Kind(
+        describe=lambda r: f"{r.column} is below {int(r.high):,}" if float(r.high).is_integer()
+        else f"{r.column} is below {r.high}",
+        add_to=lambda check, r, w: check.hasMax(r.column, lambda maximum, high=r.high: maximum < high),
+        violation=lambda r, w: f"{q(r.column)} >= {_number(r.high)}",
+    ),
+    "in": Kind(
+        describe=lambda r: f"{r.column} is one of {', '.join(r.values)}",
+        add_to=lambda check, r, w: check.isContainedIn(r.column, list(r.values)),
+        violation=lambda r, w: (
+            f"{q(r.column)} IS NOT NULL AND {q(r.column)} NOT IN "
+            f"({', '.join(_literal(v) for v in r.values)})"
+        ),
+    ),
+    "ge": Kind(
+        describe=lambda r: f"{r.column} >= {r.other}",
+        add_to=lambda check, r, w: check.isGreaterThanOrEqualTo(r.column, r.other),
+        violation=lambda r, w: _not(f"{q(r.column)} >= {q(r.other)}"),
+    ),
+    "within": Kind(
+        describe=lambda r: f"{r.column} is within [{r.other[0]}, {r.other[1]}]",
+        add_to=lambda check, r, w: check.satisfies(_within(r), r.description),
+        violation=lambda r, w: _not(_within(r)),
+    ),
+    "in_partition_day": Kind(
+        describe=lambda r: f"{r.column} is inside the partition's day",
+        add_to=lambda check, r, w: check.satisfies(_in_day(r, w), r.description),
+        violation=lambda r, w: _not(_in_day(r, w)),
+        needs_partition=True,
+    ),
+    "missing_share": Kind(
+        describe=lambda r: f"share of missing cells is below {r.high:.0%}",
+        derived=_missing_share,
+        add_to=lambda check, r, w: check.hasMean(
+            MISSING_SHARE_COLUMN, lambda share, high=r.high: share < high),
+        violation=lambda r, w: f"{q(MISSING_SHARE_COLUMN)} > 0",
+    ),
+}

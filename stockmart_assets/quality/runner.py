@@ -1,0 +1,179 @@
+"""Run a suite through Deequ's VerificationSuite and profile columns with Deequ's ColumnProfilerRunner.
+
+Each rule becomes its own Deequ ``Check`` (named by the rule's description, at the rule's level), so every
+result maps back to exactly one rule; Deequ still computes all of them in shared passes over the data.
+For the failed rules, a few failing rows each are fetched in one more pass, with each rule's own predicate
+(``Rule.violation``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from stockmart_assets.quality.rules import ERROR, Rule
+from stockmart_assets.quality.samples import SAMPLE_SIZE, sample_rows
+from stockmart_assets.quality.spark import prepare_pydeequ
+from stockmart_assets.quality.suites import Suite
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+_RULE, _RANK = "__rule", "__rank"
+
+
+@dataclass(frozen=True)
+class ConstraintResult:
+    """One row of Deequ's check results, with the table, partition, rule and failing rows it concerns."""
+
+    table: str
+    partition: str | None
+    check: str
+    check_level: str  # Deequ's: "Error" | "Warning"
+    check_status: str  # "Success" | "Warning" | "Error"
+    constraint: str
+    constraint_status: str  # "Success" | "Failure"
+    constraint_message: str
+    rule: Rule | None = None  # None for anomaly checks
+    failing_rows: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.constraint_status != "Success"
+
+    def as_record(self) -> dict[str, Any]:
+        """The result in the shape of Deequ's checkResultsAsDataFrame, plus table, partition and samples."""
+        return {
+            "table": self.table,
+            "partition": self.partition,
+            "check": self.check,
+            "check_level": self.check_level,
+            "check_status": self.check_status,
+            "constraint": self.constraint,
+            "constraint_status": self.constraint_status,
+            "constraint_message": self.constraint_message,
+            "failing_rows": list(self.failing_rows),
+        }
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    table: str
+    partition: str | None
+    results: tuple[ConstraintResult, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        """No error-level constraint failed (warnings do not block)."""
+        return not any(r.failed and r.check_level == "Error" for r in self.results)
+
+    @property
+    def failures(self) -> list[ConstraintResult]:
+        return [r for r in self.results if r.failed]
+
+    def result(self, check: str) -> ConstraintResult:
+        for result in self.results:
+            if result.check == check:
+                return result
+        raise KeyError(f"no result for check {check!r} of {self.table}")
+
+    def records(self) -> list[dict[str, Any]]:
+        return [r.as_record() for r in self.results]
+
+
+def run_suite(spark: SparkSession, df: DataFrame, suite: Suite, partition: str | None = None) -> SuiteResult:
+    """Verify ``df`` (one partition of ``suite.table``, or the whole table) against ``suite``.
+
+    Rules that check the partition's day are skipped when ``partition`` is None.
+    """
+    prepare_pydeequ()
+    from pydeequ.checks import Check, CheckLevel
+    from pydeequ.verification import VerificationSuite
+
+    rules = [rule for rule in suite.rules if partition is not None or not rule.needs_partition]
+    checked = df
+    for rule in rules:
+        for name, sql in rule.derived_columns().items():
+            if name not in checked.columns:
+                checked = checked.selectExpr("*", f"{sql} AS `{name}`")
+
+    builder = VerificationSuite(spark).onData(checked)
+    for rule in rules:
+        level = CheckLevel.Error if rule.level == ERROR else CheckLevel.Warning
+        builder = builder.addCheck(rule.add_to(Check(spark, level, rule.description), partition))
+    verification = builder.run()
+
+    by_check = {rule.description: rule for rule in rules}
+    records = check_results(spark, verification)
+    failed = [by_check[r["check"]] for r in records if r["constraint_status"] != "Success"]
+    samples = _failing_rows(checked, df.columns, failed, partition) if failed else {}
+    results = [
+        ConstraintResult(suite.table, partition, rule=by_check[r["check"]],
+                         failing_rows=samples.get(r["check"], ()), **r)
+        for r in records
+    ]
+    order = {rule.description: i for i, rule in enumerate(rules)}
+    results.sort(key=lambda r: order[r.check])
+    return SuiteResult(suite.table, partition, tuple(results))
+
+
+def check_results(spark: SparkSession, verification: Any) -> list[dict[str, str]]:
+    """Deequ's check results (VerificationResult.checkResultsAsJson), one dict per constraint."""
+    from pydeequ.verification import VerificationResult
+
+    fields = ("check", "check_level", "check_status", "constraint", "constraint_status", "constraint_message")
+    records = VerificationResult.checkResultsAsJson(spark, verification)
+    return [{key: record[key] for key in fields} for record in records]
+
+
+def _failing_rows(
+    checked: DataFrame, columns: list[str], rules: list[Rule], partition: str | None
+) -> dict[str, tuple[dict, ...]]:
+    """Up to SAMPLE_SIZE rows breaking each of ``rules``, by rule description, in one pass over the data."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    cols = [F.col(f"`{c}`") for c in columns]
+    broken = F.array(*[
+        F.when(F.coalesce(F.expr(rule.violation(partition)), F.lit(False)), F.lit(i)) for i, rule in enumerate(rules)
+    ])
+    per_rule = (
+        checked.select(*cols, F.filter(broken, lambda i: i.isNotNull()).alias(_RULE))
+        .select(*cols, F.explode(_RULE).alias(_RULE))
+        .withColumn(_RANK, F.row_number().over(Window.partitionBy(_RULE).orderBy(F.lit(0))))
+        .where(F.col(_RANK) <= SAMPLE_SIZE)
+    )
+    samples: dict[str, list[dict]] = {rule.description: [] for rule in rules}
+    for row in sample_rows(per_rule.drop(_RANK), limit=None):
+        samples[rules[row.pop(_RULE)].description].append(row)
+    return {description: tuple(rows) for description, rows in samples.items()}
+
+
+def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict[str, Any]]:
+    """Deequ's column profile: completeness, approximate distinct count, data type, numeric statistics.
+
+    ``data_type`` is Deequ's (Integral, Fractional, String, Boolean...; it calls timestamps String),
+    ``spark_type`` the frame's. ``mean``, ``stddev``, ``min`` and ``max`` are None for columns Deequ does
+    not profile as numeric.
+    """
+    prepare_pydeequ()
+    from pydeequ.profiles import ColumnProfilerRunner, NumericColumnProfile
+
+    profiles = ColumnProfilerRunner(spark).onData(df).run().profiles
+    rows = []
+    for column in df.columns:
+        profile = profiles[column]
+        numeric = isinstance(profile, NumericColumnProfile)
+        rows.append({
+            "table": table,
+            "column": column,
+            "completeness": profile.completeness,
+            "approx_distinct": profile.approximateNumDistinctValues,
+            "data_type": profile.dataType,
+            "spark_type": df.schema[column].dataType.simpleString(),
+            "mean": profile.mean if numeric else None,
+            "stddev": profile.stdDev if numeric else None,
+            "min": profile.minimum if numeric else None,
+            "max": profile.maximum if numeric else None,
+        })
+    return rows
