@@ -6,24 +6,24 @@ Both clients are exercised whole; only the bytes that would come over the wire a
 
 * Upbit: our client speaks ``requests``, and the ``responses`` library (getsentry's, maintained) answers
   ``requests``' transport adapter from a cassette: one recorded page per (market, to, count) query.
-* Yahoo: yfinance >= 0.2.58 talks through ``curl_cffi`` (libcurl with a browser's TLS fingerprint), which
+* Yahoo: yfinance (1.x) talks through ``curl_cffi`` (libcurl with a browser's TLS fingerprint), which
   ``responses`` cannot see, and a Python socket patch cannot see either (libcurl opens its own sockets).
   yfinance does however accept a plain ``requests.Session`` (``yf.Ticker(t, session=...)``; its
   ``is_supported_session`` takes a curl_cffi or a requests Session, and requests is its documented fallback
   backend). So the tests hand ``fetch_bars`` a ``requests.Session`` and ``responses`` serves Yahoo's recorded
   JSON to it. Everything yfinance does above the transport runs for real: the cookie/crumb handshake, status
   handling (>= 400 switches cookie strategy, 429 raises ``YFRateLimitError``), the timezone probe, the chart
-  JSON parsing, null bars and regular-hours filtering. What the replay does not cover is curl_cffi itself.
+  JSON parsing, null bars and regular-hours filtering. This is the fast path most tests use.
 
-Alternatives weighed: a local HTTP server on 127.0.0.1 would need TLS plus a host override for the four Yahoo
-hosts yfinance hard-codes (query1/query2/fc/guce) - more machinery for the one layer the recorded responses say
-nothing about; patching ``Ticker.history`` or curl_cffi's ``Session.request`` would skip or fake yfinance's own
-code. Unmatched requests fail like an unreachable host (``requests.ConnectionError``), which is what offline
-looks like to yfinance.
+The production transport is covered as well: ``replay_server`` runs an HTTPS-intercepting proxy on 127.0.0.1,
+and a curl_cffi Session as yfinance makes it (Chrome impersonation, certificates verified against a throwaway
+CA) goes through it, so yfinance + curl_cffi + TLS run against the same recorded JSON. A proxy rather than a
+server at a patched base URL: yfinance hard-codes https URLs on five hosts (fc, guce, consent, query1,
+query2), and through a proxy curl keeps asking for the real names, none of which it resolves itself.
 
-The transport is covered too, by a smaller test: ``replay_server`` runs an HTTPS-intercepting proxy on
-127.0.0.1 and a curl_cffi Session (Chrome impersonation, certificates verified against a throwaway CA) goes
-through it, so the production path (yfinance + curl_cffi + TLS) is exercised with the same recorded JSON.
+Rejected: patching ``Ticker.history`` or curl_cffi's ``Session.request`` would skip or fake yfinance's own code.
+Unmatched requests fail like an unreachable host (``requests.ConnectionError``; HTTP 599 from the proxy), which
+is what offline looks like to yfinance.
 
 This module imports ``responses`` lazily: it is a test dependency, and only tests import this module.
 """

@@ -72,7 +72,9 @@ def fetch_bars(
     ``tries`` attempts, or when the session has not closed yet (its bars would be incomplete).
     """
     hours = trading_session(day)
-    if hours is None or not tickers:
+    if not tickers:
+        return empty_bars()
+    if hours is None:
         log.info("%s: %s is closed on %s, no bars to fetch", ", ".join(tickers), EXCHANGE, day)
         return empty_bars()
     session_open, session_close = hours
@@ -115,7 +117,7 @@ def _fetch_ticker(
             hint = f" (Yahoo serves 1-minute bars for the last {INTRADAY_WINDOW_DAYS} days only)"
         raise MarketDataUnavailable(
             f"Yahoo's 1-minute bars of {ticker} for {day} are unavailable: {day} is an {EXCHANGE} trading day "
-            f"({session_open:%H:%M}-{session_close:%H:%M} UTC) but the answer was empty{hint}; "
+            f"({session_open:%H:%M}-{session_close:%H:%M} UTC) but no bar came back{hint}; "
             f"yfinance said: {reason}"
         )
     return bars

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 _session: SparkSession | None = None
+starts = 0  # sessions started by this process: a run (or a 30-day backfill) should start one
 
 
 def prepare_pydeequ() -> None:
@@ -40,7 +41,7 @@ def get_spark(
     with no conversion, so a trade's stored wall-clock time and a price bar's UTC time both match the
     partition-day literals the suites build (and JDBC reads DATETIME as stored).
     """
-    global _session
+    global _session, starts
     if _session is not None and _session.sparkContext._jsc is not None:
         return _session
 
@@ -54,8 +55,6 @@ def get_spark(
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-    from pyspark.sql import SparkSession
-
     settings = {
         "spark.jars": ",".join(str(path) for path in jars.fetch()),
         "spark.driver.memory": driver_memory,
@@ -66,10 +65,11 @@ def get_spark(
         "spark.ui.showConsoleProgress": "false",
         **(conf or {}),
     }
-    builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    _session = builder.getOrCreate()
+    # dagster-pyspark's session builder (imported here: it imports pyspark, which definitions must not load).
+    from dagster_pyspark.resources import spark_session_from_config
+
+    _session = spark_session_from_config({"spark.master": master, "spark.app.name": app_name, **settings})
+    starts += 1
     _session.sparkContext.setLogLevel("WARN")
     return _session
 

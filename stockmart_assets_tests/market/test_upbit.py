@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 
@@ -49,7 +48,7 @@ def test_a_day_is_every_candle_once_sorted_across_pages(http, cassette, sleeps):
     assert times[0] == dt.datetime(2024, 12, 26, 0, 0) and times[-1] == dt.datetime(2024, 12, 26, 23, 59)
     assert {t.strftime("%H:%M") for t in times}.isdisjoint(NO_TRADE)
     kst = table.column("candle_date_time_kst").to_pylist()
-    assert all(k - u == dt.timedelta(hours=9) for k, u in zip(kst, times))
+    assert all(k - u == dt.timedelta(hours=9) for k, u in zip(kst, times, strict=True))
     assert set(table.column("market").to_pylist()) == {MARKET} and set(table.column("unit").to_pylist()) == {1}
     # Eight pages, each asked with `to` moved back to the previous page's oldest candle.
     asked = [c.request.params["to"] for c in http.calls]

@@ -1,0 +1,151 @@
+"""The gate end to end on real MariaDB, Spark + Deequ and DuckDB: good days reach the mart, a bad day never does."""
+
+import datetime as dt
+import subprocess
+from collections import Counter
+
+import dagster as dg
+import duckdb
+import pytest
+
+from stockmart_assets.assets.mart import mart_assets
+from stockmart_assets.assets.mysql import mysql_assets
+from stockmart_assets.assets.quality import quality_assets, quality_checks
+from stockmart_assets.assets.raw import raw_assets
+from stockmart_assets.environment import build_resources
+from stockmart_assets.mart.analytics import AGE_GROUPS
+from stockmart_assets.quality import spark as quality_spark
+from stockmart_assets_tests.conftest import SEED_FILES, mysql_connect
+
+pytestmark = [pytest.mark.mysql, pytest.mark.spark, pytest.mark.slow]
+DAYS = ["2024-12-26", "2024-12-27", "2024-12-28"]
+DIMENSIONS = [[layer, t] for layer in ("raw", "mysql", "mart") for t in ("budget", "customer", "stocks")]
+FACTS = ([[layer, t] for layer in ("raw", "mysql", "mart") for t in ("trade", "stock_price")]
+         + [["mart", n] for n in ("orders_per_day", "top_ticker_by_age_sex", "buys_by_age_group")])
+
+
+@pytest.fixture
+def pipeline(tmp_path, mysql_url, seed_landing, monkeypatch):
+    monkeypatch.setenv("STOCKMART_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STOCKMART_LANDING_DIR", str(seed_landing))
+    monkeypatch.delenv("STOCKMART_LAKE_DIR", raising=False)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(keys, days: list[str] | None = None, checks: bool = True):
+        tags = {}
+        if days and len(days) > 1:
+            tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
+        return dg.materialize(
+            [*raw_assets, *mysql_assets, *quality_assets, *mart_assets, *quality_checks],
+            selection=dg.AssetSelection.assets(*keys) if checks else dg.AssetSelection.assets(*keys).without_checks(),
+            resources=build_resources("LOCAL"), instance=instance,
+            partition_key=days[0] if days and len(days) == 1 else None, tags=tags, raise_on_error=False)
+
+    run.warehouse = str(tmp_path / "home" / "warehouse.duckdb")
+    run.landing = seed_landing
+    return run
+
+
+def mart(path, sql):
+    with duckdb.connect(path, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def expected_analytics():
+    """The seed sample's answers, computed here without SQL."""
+    customers = {int(r[0]): (r[2], int(r[3])) for r in
+                 (line.split(",") for line in SEED_FILES["customer.csv"].splitlines()[1:])}
+    tickers = {int(r[0]): r[2] for r in (line.split(",") for line in SEED_FILES["stocks.csv"].splitlines()[1:])}
+    trades = [(r[5][:10], int(r[1]), tickers[int(r[2])], r[3]) for r in
+              (line.split(",") for line in SEED_FILES["trade.csv"].splitlines()[1:])]
+    group = lambda age: AGE_GROUPS[min(age // 10 - 1, 6)] if age >= 10 else "미확인"  # noqa: E731
+    orders = sorted(Counter(d for d, *_ in trades).items())
+    buys = Counter((d, ticker, group(customers[c][1])) for d, c, ticker, kind in trades if kind == "매수")
+    by_group = Counter((d, group(customers[c][1]), customers[c][0], ticker)
+                       for d, c, ticker, kind in trades if kind == "매수")
+    top = {}
+    for (d, g, sex, ticker), n in sorted(by_group.items(), key=lambda kv: (-kv[1], kv[0][3])):
+        top.setdefault((d, g, sex), (ticker, n))
+    return orders, sorted((d, t, g, n) for (d, t, g), n in buys.items()), sorted(
+        (d, g, s, t, n) for (d, g, s), (t, n) in top.items())
+
+
+def java_children() -> list[str]:
+    out = subprocess.run(["pgrep", "-P", str(__import__("os").getpid()), "-a", "java"], capture_output=True, text=True)
+    return out.stdout.splitlines()
+
+
+def test_good_days_reach_the_mart_with_the_right_analytics_and_one_spark(pipeline):
+    assert pipeline(DIMENSIONS).success
+    starts = quality_spark.starts
+    result = pipeline(FACTS, DAYS)
+    assert result.success
+    assert quality_spark.starts == starts + 1, "a three-day single run starts Spark once"
+    assert quality_spark._session is None and not java_children(), "Spark and its JVM are stopped after the run"
+    checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    outcome = {(c.asset_key.to_user_string(), c.check_name): (c.passed, c.severity.value) for c in checks}
+    assert outcome[("mysql/trade", "deequ_suite")] == (True, "ERROR")
+    assert outcome[("mysql/stock_price", "deequ_suite")] == (True, "ERROR")
+    # The sample's mean quantity more than doubles from Dec 27 to Dec 28 (32.5 -> 70): flagged, as a warning
+    # that does not stop the run.
+    assert outcome[("mysql/trade", "deequ_anomalies")] == (False, "WARN")
+    assert outcome[("mysql/stock_price", "deequ_anomalies")] == (True, "WARN")
+
+    orders, buys, top = expected_analytics()
+    w = pipeline.warehouse
+    assert [(d.isoformat(), n) for d, n in mart(w, "SELECT * FROM mart.orders_per_day ORDER BY 1")] == orders
+    assert [(d.isoformat(), *rest) for d, *rest in mart(w, "SELECT * FROM mart.buys_by_age_group ORDER BY ALL")] == buys
+    assert [(d.isoformat(), *rest) for d, *rest in mart(w, "SELECT * FROM mart.top_ticker_by_age_sex ORDER BY ALL")] == top
+    assert mart(w, "SELECT count(*), count(DISTINCT trade_date) FROM mart.trade") == [(5, 3)]
+    assert mart(w, "SELECT ticker FROM mart.trade WHERE order_id = 103") == [("AAPL",)]
+    failed = mart(w, "SELECT count(*) FROM mart.verification_results WHERE suite = 'deequ_suite' "
+                       "AND constraint_status <> 'Success'")
+    assert failed == [(0,)]
+    tables = mart(w, "SELECT DISTINCT table_name FROM mart.verification_results WHERE suite = 'deequ_suite' ORDER BY 1")
+    assert tables == [("budget",), ("customer",), ("stock_price",), ("stocks",), ("trade",)]
+
+
+def test_a_day_failing_an_error_rule_never_reaches_the_mart(pipeline):
+    assert pipeline(DIMENSIONS).success
+    assert pipeline(FACTS, DAYS).success
+    before = mart(pipeline.warehouse, "SELECT * FROM mart.trade WHERE trade_date = DATE '2024-12-27' ORDER BY ALL")
+
+    # Valid for the landing contract (an integer), invalid for the business: a zero-quantity order.
+    trade = pipeline.landing / "trade.csv"
+    trade.write_text(trade.read_text(encoding="utf-8") + "\n106,1,2,매수,0,2024-12-27 15:00", encoding="utf-8")
+    result = pipeline(FACTS, ["2024-12-27"])
+    assert not result.success
+    [suite] = [e.asset_check_evaluation_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.asset_check_evaluation_data.check_name == "deequ_suite"
+               and e.asset_check_evaluation_data.asset_key == dg.AssetKey(["mysql", "trade"])]
+    assert not suite.passed and "quantity" in suite.description
+    assert "106" in str(suite.metadata["failing_rows"].value), "the failing row is shown in the check's metadata"
+    with mysql_connect(__import__("os").environ["STOCKMART_MYSQL_URL"]) as con, con.cursor() as cur:
+        cur.execute("SELECT quantity FROM trade WHERE order_id = 106")
+        assert cur.fetchall() == ((0,),), "the check runs after the MySQL write"
+    assert mart(pipeline.warehouse, "SELECT * FROM mart.trade WHERE trade_date = DATE '2024-12-27' ORDER BY ALL") == before
+    assert mart(pipeline.warehouse, "SELECT total_orders FROM mart.orders_per_day WHERE trade_date = DATE '2024-12-27'") == [(2,)]
+
+    # Another run that asks only for the mart (as eager automation would) is refused by the gate itself.
+    alone = pipeline([["mart", "trade"]], ["2024-12-27"])
+    assert not alone.success
+    failure = next(e for e in alone.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "quality gate closed" in failure and "mysql/trade [2024-12-27]" in failure, failure
+    assert mart(pipeline.warehouse, "SELECT * FROM mart.trade WHERE trade_date = DATE '2024-12-27' ORDER BY ALL") == before
+
+    # Fixed at the source: the next run passes the gate and publishes the day.
+    trade.write_text(trade.read_text(encoding="utf-8").replace("매수,0,2024-12-27 15:00", "매수,5,2024-12-27 15:00"),
+                     encoding="utf-8")
+    assert pipeline(FACTS, ["2024-12-27"]).success
+    assert mart(pipeline.warehouse, "SELECT quantity FROM mart.trade WHERE order_id = 106") == [(5,)]
+
+
+def test_a_reload_after_the_check_closes_the_gate_until_checked_again(pipeline):
+    assert pipeline(DIMENSIONS).success
+    assert pipeline(FACTS, ["2024-12-26"]).success
+    # Reload MySQL without running its checks: the old verification no longer vouches for the partition.
+    assert pipeline([["raw", "trade"], ["mysql", "trade"]], ["2024-12-26"], checks=False).success
+    alone = pipeline([["mart", "trade"]], ["2024-12-26"])
+    assert not alone.success
+    failure = next(e for e in alone.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "after its last verification" in failure, failure
