@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 
 from stockmart_assets.assets.quality import QualityResource
-from stockmart_assets.resources.duckdb_mart import DuckDBWarehouse, MartDuckDBIOManager
 from stockmart_assets.resources.lake import LakeIOManager
 from stockmart_assets.resources.landing import LandingResource
 from stockmart_assets.resources.mysql import MySQLIOManager, MySQLResource
@@ -42,21 +41,36 @@ def _env_or(name: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.getenv(name) else default
 
 
+def _optional_env(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.getenv(name) else None
+
+
 def build_resources(env: str | None = None) -> dict:
     env = env or get_env()
     home = stockmart_home()
+    # Each environment imports only its own warehouse integration (dagster-gcp alone takes ~2 s to import).
     if env == PROD:
+        from stockmart_assets.resources.bigquery_mart import BigQueryWarehouse, MartBigQueryIOManager
+
         mysql = MySQLResource(url=dg.EnvVar("STOCKMART_MYSQL_URL"))
         lake = LakeIOManager(base_dir=dg.EnvVar("STOCKMART_LAKE_DIR"))
         landing = LandingResource(path=dg.EnvVar("STOCKMART_LANDING_DIR"))
+        bigquery = {"project": dg.EnvVar("STOCKMART_BQ_PROJECT"), "location": _optional_env("STOCKMART_BQ_LOCATION"),
+                    "gcp_credentials": _optional_env("STOCKMART_GCP_CREDENTIALS"),  # base64 service-account key
+                    "api_endpoint": _optional_env("STOCKMART_BQ_API_ENDPOINT")}  # only for an emulator
+        warehouse = BigQueryWarehouse(**bigquery)
+        mart_io_manager = MartBigQueryIOManager(**bigquery)
     else:
+        from stockmart_assets.resources.duckdb_mart import DuckDBWarehouse, MartDuckDBIOManager
+
         if os.getenv("STOCKMART_MYSQL_URL"):
             mysql = MySQLResource(url=dg.EnvVar("STOCKMART_MYSQL_URL"))
         else:
             mysql = MySQLResource(local_server_dir=str(home / "mariadb"))
         lake = LakeIOManager(base_dir=_env_or("STOCKMART_LAKE_DIR", str(home / "lake")))
         landing = LandingResource(path=_env_or("STOCKMART_LANDING_DIR", str(landing_dir())))
-    mart_db = str(home / "warehouse.duckdb")
+        warehouse = DuckDBWarehouse(database=str(home / "warehouse.duckdb"))
+        mart_io_manager = MartDuckDBIOManager(database=str(home / "warehouse.duckdb"))
     return {
         "mysql": mysql,
         "mysql_io_manager": MySQLIOManager(mysql=mysql),
@@ -64,8 +78,9 @@ def build_resources(env: str | None = None) -> dict:
         "landing": landing,
         "spark": SparkResource(master=_env_or("STOCKMART_SPARK_MASTER", "local[*]"),
                                driver_memory=os.getenv("STOCKMART_SPARK_DRIVER_MEMORY", "2g")),
-        "quality": QualityResource(metrics_repository=str(home / "quality" / "metrics.json"),
-                                   max_missing_share=float(os.getenv("STOCKMART_MAX_MISSING_SHARE", "0.2"))),
-        "warehouse": DuckDBWarehouse(database=mart_db),
-        "mart_io_manager": MartDuckDBIOManager(database=mart_db),
+        "quality": QualityResource(
+            metrics_repository=_env_or("STOCKMART_METRICS_REPOSITORY", str(home / "quality" / "metrics.json")),
+            max_missing_share=float(os.getenv("STOCKMART_MAX_MISSING_SHARE", "0.2"))),
+        "warehouse": warehouse,
+        "mart_io_manager": mart_io_manager,
     }
