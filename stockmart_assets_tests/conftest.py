@@ -85,3 +85,14 @@ def table_state(url: str) -> dict[str, tuple[int, int | None]]:
             cur.execute(f"CHECKSUM TABLE `{name}`")
             state[name] = (rows, cur.fetchone()[1])
     return state
+
+
+SERVER_FIXTURES = {"mysql_server", "mysql_url", "bigquery_emulator", "bq_dataset", "spark"}
+
+
+def pytest_collection_modifyitems(items):
+    """Anything that starts a server or a JVM is slow: `-m "not slow"` is the seconds-long set."""
+    for item in items:
+        if item.get_closest_marker("mysql") or item.get_closest_marker("spark") or (
+                SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.slow)

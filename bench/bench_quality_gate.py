@@ -1,0 +1,102 @@
+"""The quality gate on a 1M-trade MySQL partition vs one bare Spark scan of the same rows, in one process.
+
+    .venv/bin/python bench/bench_quality_gate.py [--trades 1000000] [--repeat 3] [--mysql-url URL]
+
+Both read the partition from MySQL over JDBC the way the deequ_suite check does (the same parallel slices):
+- bare:  read + count + sum(quantity), nothing persisted;
+- gate:  read (persisted) + the trade suite (Deequ) + referential integrity against customer and stocks;
+and the Spark start cost (session + JVM + Deequ jars). Prints one JSON line.
+"""
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from stockmart_assets.landing.contract import CUSTOMER, STOCKS, TRADE
+from stockmart_assets.landing.generator import generate
+from stockmart_assets.landing.reader import read_landing
+from stockmart_assets.mysql import ddl
+from stockmart_assets.mysql.load import merge_table, replace_partition
+from stockmart_assets.mysql.local_server import LocalMariaDB
+from stockmart_assets.quality import spark as quality_spark
+from stockmart_assets.quality.integrity import orphans
+from stockmart_assets.quality.runner import run_suite
+from stockmart_assets.quality.suites import TRADE_SUITE
+from stockmart_assets.resources.mysql import MySQLResource
+from stockmart_assets.resources.spark import SparkResource
+
+DAY = "2024-12-26"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trades", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--mysql-url")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="stockmart-bench-"))
+    url = args.mysql_url or LocalMariaDB(work / "mariadb").ensure()
+    landing = work / "landing"
+    generate(landing, customers=10_000, days=1, trades_per_day=args.trades,
+             start_date=dt.date.fromisoformat(DAY), bars=False)
+    mysql = MySQLResource(url=url)
+    with mysql.connect() as con, con.cursor() as cur:
+        for t in reversed(ddl.TABLE_ORDER):
+            cur.execute(f"DROP TABLE IF EXISTS `{t}`")
+        ddl.create_all(cur)
+        for table in ("budget", "customer", "stocks"):
+            from stockmart_assets.landing.contract import TABLES
+
+            merge_table(con, TABLES[table], read_landing(TABLES[table], landing))
+        start = dt.datetime.fromisoformat(DAY)
+        replace_partition(con, TRADE, read_landing(TRADE, landing, [DAY]), start, start + dt.timedelta(days=1))
+
+    t0 = time.perf_counter()
+    spark_resource = SparkResource()
+    spark = spark_resource.session()
+    spark.range(1).count()
+    spark_start = time.perf_counter() - t0
+
+    def bare():
+        df = spark_resource.read_mysql(mysql, TRADE, DAY)
+        df.unpersist()
+        spark_resource.forget("trade", DAY)
+        row = df.selectExpr("count(*) AS n", "sum(quantity) AS q").collect()[0]
+        assert row["n"] == args.trades
+
+    def gate():
+        df = spark_resource.read_mysql(mysql, TRADE, DAY)
+        result = run_suite(spark, df, TRADE_SUITE, DAY)
+        assert result.passed, [r.check for r in result.failures]
+        for column, parent in (("customer_id", CUSTOMER), ("stock_id", STOCKS)):
+            count, _ = orphans(spark, df, column, spark_resource.read_mysql(mysql, parent), column)
+            assert count == 0
+        spark_resource.forget("trade", DAY)
+
+    timings = {"bare_scan": [], "gate": []}
+    for _ in range(args.repeat):
+        for name, fn in (("bare_scan", bare), ("gate", gate)):
+            t0 = time.perf_counter()
+            fn()
+            timings[name].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in timings.items()}
+    quality_spark.stop_spark()
+    print(json.dumps({
+        "bench": "quality_gate", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()} {platform.python_version()}", "trades": args.trades,
+        "spark_start_s": round(spark_start, 2),
+        "seconds": {k: [round(x, 2) for x in v] for k, v in timings.items()},
+        "median_s": {k: round(v, 2) for k, v in med.items()},
+        "gate_vs_bare_scan": round(med["gate"] / med["bare_scan"], 2),
+    }))
+    if not args.mysql_url:
+        LocalMariaDB(work / "mariadb").stop()
+
+
+if __name__ == "__main__":
+    main()

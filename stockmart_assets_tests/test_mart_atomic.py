@@ -1,0 +1,113 @@
+"""A partition replace in the mart is all or nothing, even when the process is killed in the middle of it."""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from stockmart_assets.mart.tables import ORDERS_PER_DAY
+from stockmart_assets.resources.duckdb_mart import DuckDBWarehouse
+
+pytestmark = pytest.mark.slow
+DAY = dt.date(2024, 12, 27)
+
+CHILD = """
+import datetime as dt, pathlib, sys, time
+from contextlib import contextmanager
+import pyarrow as pa
+from stockmart_assets.mart.tables import ORDERS_PER_DAY
+
+warehouse, marker = sys.argv[1], sys.argv[2]
+rows = pa.table({"trade_date": pa.array([dt.date(2024, 12, 27)] * 1000, pa.date32()),
+                 "total_orders": pa.array(range(1000), pa.int64())})
+
+
+class Stall:
+    # Passes every call through, but stalls forever on the statement that would publish the new rows.
+    def __init__(self, inner, trigger):
+        self.inner, self.trigger = inner, trigger
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+        if name not in ("execute", "query"):
+            return attr
+        def call(sql, *args, **kwargs):
+            if self.trigger in sql:
+                pathlib.Path(marker).write_text("stalled")
+                time.sleep(600)
+            return attr(sql, *args, **kwargs)
+        return call
+
+
+if warehouse.startswith("http"):
+    from stockmart_assets.resources.bigquery_mart import BigQueryWarehouse as Base
+    trigger, kwargs = "BEGIN TRANSACTION", {"project": sys.argv[3], "api_endpoint": warehouse}
+else:
+    from stockmart_assets.resources.duckdb_mart import DuckDBWarehouse as Base
+    trigger, kwargs = "INSERT INTO", {"database": warehouse}
+
+
+class Stalling(Base):
+    @contextmanager
+    def _connect(self):
+        with super()._connect() as con:
+            yield Stall(con, trigger)
+
+    @contextmanager
+    def _client(self):
+        with super()._client() as client:
+            yield Stall(client, trigger)
+
+
+Stalling(**kwargs).replace_rows(ORDERS_PER_DAY, {"trade_date": dt.date(2024, 12, 27)}, rows)
+"""
+
+
+def kill_midway(args, marker):
+    """Run the child until it stalls inside the replace (after DuckDB's DELETE; before BigQuery's script)."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD, *args], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (os.path.exists(marker) and open(marker).read() == "stalled"):
+        assert child.poll() is None, "the child ended before reaching the replace"
+        assert time.monotonic() < deadline, "the child never reached the replace"
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+
+
+def previous_rows():
+    return pa.table({"trade_date": pa.array([DAY] * 3, pa.date32()), "total_orders": pa.array([7, 8, 9], pa.int64())})
+
+
+def test_kill_9_during_a_duckdb_partition_replace_keeps_the_previous_partition(tmp_path):
+    db = str(tmp_path / "warehouse.duckdb")
+    DuckDBWarehouse(database=db).replace_rows(ORDERS_PER_DAY, {"trade_date": DAY}, previous_rows())
+    # The child stalls on its INSERT: its DELETE of the day has already run inside the open transaction.
+    kill_midway([db, str(tmp_path / "marker")], tmp_path / "marker")
+    with duckdb.connect(db) as con:  # opening replays the WAL: only committed work survives
+        rows = con.execute("SELECT total_orders FROM mart.orders_per_day ORDER BY 1").fetchall()
+    assert rows == [(7,), (8,), (9,)]
+
+
+@pytest.mark.mysql  # shares the slow, server-backed group
+def test_kill_9_during_a_bigquery_partition_replace_keeps_the_previous_partition(tmp_path, bigquery_emulator):
+    from stockmart_assets.resources.bigquery_mart import BigQueryWarehouse
+
+    w = BigQueryWarehouse(project=bigquery_emulator.project, api_endpoint=bigquery_emulator.endpoint)
+    w.replace_rows(ORDERS_PER_DAY, {"trade_date": DAY}, previous_rows())
+    kill_midway([bigquery_emulator.endpoint, str(tmp_path / "marker"), bigquery_emulator.project],
+                tmp_path / "marker")
+    assert w.query(f"SELECT total_orders FROM `{bigquery_emulator.project}.mart.orders_per_day` ORDER BY 1") == [
+        (7,), (8,), (9,)]
+    client = bigquery_emulator.client()
+    staged = [t for t in client.list_tables(f"{bigquery_emulator.project}.mart") if t.table_id.startswith("_stage_")]
+    assert staged and all(client.get_table(t).expires for t in staged), "a crash leaves only an expiring stage"
+
+
+from stockmart_assets_tests.bigquery_emulator import bigquery_emulator  # noqa: E402,F401  (fixture)
