@@ -13,9 +13,12 @@ import datetime as dt
 import json
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the BigQuery emulator harness lives in the tests
 
 import dagster as dg
 import duckdb

@@ -71,7 +71,10 @@ def build_resources(env: str | None = None) -> dict:
         landing = LandingResource(path=_env_or("STOCKMART_LANDING_DIR", str(landing_dir())))
         warehouse = DuckDBWarehouse(database=str(home / "warehouse.duckdb"))
         mart_io_manager = MartDuckDBIOManager(database=str(home / "warehouse.duckdb"))
+    from stockmart_assets.assets.market import MarketResource
+
     return {
+        "market": MarketResource(),
         "mysql": mysql,
         "mysql_io_manager": MySQLIOManager(mysql=mysql),
         "lake_io_manager": lake,

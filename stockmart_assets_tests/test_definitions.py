@@ -42,12 +42,15 @@ def test_asset_graph_snapshot():
         "mart/orders_per_day": ["mart/customer", "mart/trade"],
         "mart/top_ticker_by_age_sex": ["mart/customer", "mart/trade"],
         "mart/buys_by_age_group": ["mart/customer", "mart/trade"],
+        "market/yfinance_bars": [], "market/upbit_candles": [], "mart/upbit_candles": ["market/upbit_candles"],
     }
     checks = {f"{k.asset_key.to_user_string()}:{k.name}": graph.get(k).blocking for k in graph.asset_check_keys}
     assert checks == {**{f"mysql/{t}:deequ_suite": True for t in ("budget", "customer", "stocks", "trade",
                                                                     "stock_price")},
-                      "mysql/trade:deequ_anomalies": False, "mysql/stock_price:deequ_anomalies": False}
+                      "mysql/trade:deequ_anomalies": False, "mysql/stock_price:deequ_anomalies": False,
+                      "market/yfinance_bars:bars_consistent": True, "market/upbit_candles:ohlc_consistent": True}
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
     assert partitioned == {"raw/trade", "raw/stock_price", "mysql/trade", "mysql/stock_price", "mart/trade",
                            "mart/stock_price", "mart/orders_per_day", "mart/top_ticker_by_age_sex",
-                           "mart/buys_by_age_group", "quality/column_profiles"}
+                           "mart/buys_by_age_group", "quality/column_profiles", "market/yfinance_bars",
+                           "market/upbit_candles", "mart/upbit_candles"}

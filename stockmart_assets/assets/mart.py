@@ -6,6 +6,8 @@ that partition's latest load (see ``gate.require_passed_checks``), whether the c
 The analytics are SQL run inside the warehouse for one day at a time.
 """
 
+import datetime as dt
+
 import dagster as dg
 
 from stockmart_assets.gate import require_passed_checks
@@ -15,11 +17,18 @@ from stockmart_assets.partitions import daily_partitions
 
 MART_POOL = "mart_warehouse"  # DuckDB has one writer at a time: mart steps queue on this pool
 
+# Declarative automation that respects the gates: plain eager() would ignore blocking checks.
+GATED = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+# The day's tables are expected within a day and an hour of the day's end (the daily schedule runs at 01:00).
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
+MART_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)  # a busy warehouse, not bad data
+
 
 def _dimension(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["mart", name], ins={"rows": dg.AssetIn(key=["mysql", name])}, io_manager_key="mart_io_manager",
-        group_name="mart", kinds={"duckdb", "bigquery"}, pool=MART_POOL, required_resource_keys={"warehouse"},
+        group_name="mart", kinds={"duckdb", "bigquery"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
+        metadata={"dagster/column_schema": MART_TABLES[name].column_schema},
         description=f"Dimension `{name}`, copied from MySQL after its quality checks passed.",
     )
     def _asset(context: dg.AssetExecutionContext, rows):
@@ -35,9 +44,9 @@ mart_dimensions = [_dimension(n) for n in ("budget", "customer", "stocks")]
 @dg.asset(
     key=["mart", "trade"],
     ins={"trades": dg.AssetIn(key=["mysql", "trade"]), "stocks": dg.AssetIn(key=["mysql", "stocks"])},
-    partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), io_manager_key="mart_io_manager", group_name="mart",
-    kinds={"duckdb", "bigquery"}, pool=MART_POOL, required_resource_keys={"warehouse"},
-    metadata={"partition_expr": "trade_date"},
+    partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, io_manager_key="mart_io_manager", group_name="mart",
+    kinds={"duckdb", "bigquery"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
+    metadata={"partition_expr": "trade_date", "dagster/column_schema": MART_TABLES["trade"].column_schema},
     description="One row per order, by trade date (the order's Seoul date), with its ticker; "
                 "partitioned by day, clustered by ticker.",
 )
@@ -57,9 +66,9 @@ def mart_trade(context: dg.AssetExecutionContext, trades, stocks):
 
 @dg.asset(
     key=["mart", "stock_price"], ins={"bars": dg.AssetIn(key=["mysql", "stock_price"])},
-    partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), io_manager_key="mart_io_manager", group_name="mart",
-    kinds={"duckdb", "bigquery"}, pool=MART_POOL, required_resource_keys={"warehouse"},
-    metadata={"partition_expr": "trade_date"},
+    partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, io_manager_key="mart_io_manager", group_name="mart",
+    kinds={"duckdb", "bigquery"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
+    metadata={"partition_expr": "trade_date", "dagster/column_schema": MART_TABLES["stock_price"].column_schema},
     description="One-minute bars by trading day (UTC date); partitioned by day, clustered by ticker.",
 )
 def mart_stock_price(context: dg.AssetExecutionContext, bars):
@@ -75,8 +84,9 @@ def mart_stock_price(context: dg.AssetExecutionContext, bars):
 def _analytics(name: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["mart", name], deps=[dg.AssetKey(["mart", "trade"]), dg.AssetKey(["mart", "customer"])],
-        partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), group_name="analytics", kinds={"sql"}, pool=MART_POOL,
+        partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, group_name="analytics", kinds={"sql"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY,
         required_resource_keys={"warehouse"}, description=description,
+        metadata={"dagster/column_schema": MART_TABLES[name].column_schema},
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse
@@ -84,7 +94,13 @@ def _analytics(name: str, description: str) -> dg.AssetsDefinition:
         for day in context.partition_keys:
             sql = analytics.query(name, warehouse.dialect, warehouse.schema_name, day)
             rows += warehouse.replace_day(MART_TABLES[name], day, sql)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "sql": dg.MetadataValue.md(
+        extra = {}
+        if name == "orders_per_day":  # numeric metadata: the asset page charts it across partitions
+            days = ", ".join(f"DATE '{d}'" for d in context.partition_keys)
+            extra["total_orders"] = int(warehouse.query(
+                f"SELECT COALESCE(SUM(total_orders), 0) FROM {warehouse.schema_name}.orders_per_day "
+                f"WHERE trade_date IN ({days})")[0][0])
+        return dg.MaterializeResult(metadata={**extra, "dagster/row_count": rows, "sql": dg.MetadataValue.md(
             f"```sql\n{analytics.query(name, warehouse.dialect, warehouse.schema_name, context.partition_keys[0])}\n```")})
 
     return _asset

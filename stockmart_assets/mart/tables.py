@@ -22,6 +22,13 @@ class MartTable:
     def column_names(self) -> list[str]:
         return [c for c, _ in self.columns]
 
+    @property
+    def column_schema(self):
+        """The table's columns as Dagster shows them on the asset page."""
+        import dagster as dg
+
+        return dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in self.columns])
+
     def duckdb_ddl(self, qualified: str) -> str:
         cols = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {qualified} ({cols})"
@@ -75,6 +82,16 @@ COLUMN_PROFILES = _t(
      ("completeness", "FLOAT64"), ("approx_distinct", "INT64"), ("data_type", "STRING"), ("spark_type", "STRING"),
      ("mean", "FLOAT64"), ("stddev", "FLOAT64"), ("min", "FLOAT64"), ("max", "FLOAT64")], cluster=["table_name"])
 
+# Upbit's 1-minute candles as the API sends them, by the candle's UTC date. `timestamp` (epoch milliseconds of
+# the candle's last trade) needs 64 bits.
+UPBIT_CANDLES = _t(
+    "upbit_candles",
+    [("trade_date", "DATE"), ("market", "STRING"), ("candle_date_time_utc", "DATETIME"),
+     ("candle_date_time_kst", "DATETIME"), ("opening_price", "FLOAT64"), ("high_price", "FLOAT64"),
+     ("low_price", "FLOAT64"), ("trade_price", "FLOAT64"), ("timestamp", "INT64"),
+     ("candle_acc_trade_price", "FLOAT64"), ("candle_acc_trade_volume", "FLOAT64"), ("unit", "INT64")],
+    partition="trade_date", cluster=["market"])
+
 MART_TABLES: dict[str, MartTable] = {t.name: t for t in (
     BUDGET, CUSTOMER, STOCKS, TRADE, STOCK_PRICE, ORDERS_PER_DAY, TOP_TICKER_BY_AGE_SEX, BUYS_BY_AGE_GROUP,
-    VERIFICATION_RESULTS, COLUMN_PROFILES)}
+    VERIFICATION_RESULTS, COLUMN_PROFILES, UPBIT_CANDLES)}

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
+BROADCAST_MAX_KEYS = 2_000_000
+
+
 def orphans(
     spark: SparkSession, child_df: DataFrame, column: str, parent_df: DataFrame, parent_column: str
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -27,6 +30,10 @@ def orphans(
     from pyspark.sql import functions as F
 
     parents = parent_df.select(F.col(f"`{parent_column}`").alias("__parent_key")).distinct()
+    # A JDBC source has no size estimate, so Spark would shuffle every child row to join: broadcast the parent
+    # keys when they are few (customers, stocks), which turns the check into one pass over the children.
+    if parents.count() <= BROADCAST_MAX_KEYS:
+        parents = F.broadcast(parents)
     missing = (
         child_df.where(F.col(f"`{column}`").isNotNull())
         .join(parents, F.col(f"`{column}`") == F.col("__parent_key"), "left_anti")

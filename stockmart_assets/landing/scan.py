@@ -1,0 +1,51 @@
+"""What is in the landing folder, cheaply: each file's version (mtime, size) and the days a file touches.
+
+The landing sensor compares versions with its cursor on every tick, so the scan is a directory walk and a
+stat per file; only new or changed files are opened, all in one DuckDB query per table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from stockmart_assets.landing.contract import TABLES, LandingTable
+
+
+def file_versions(landing_dir: Path | str) -> dict[str, tuple[str, str]]:
+    """relative path -> (table name, "mtime_ns:size") for every file the contract's globs match."""
+    root = Path(landing_dir)
+    found: dict[str, tuple[str, str]] = {}
+    for table in TABLES.values():
+        for pattern in table.globs:
+            for path in root.glob(pattern):
+                try:
+                    st = path.stat()
+                except FileNotFoundError:  # removed while we looked
+                    continue
+                if path.is_file():
+                    found[os.path.relpath(path, root)] = (table.name, f"{st.st_mtime_ns}:{st.st_size}")
+    return found
+
+
+def days_touched(table: LandingTable, landing_dir: Path | str, files: list[str]) -> dict[str, list[str]]:
+    """Daily partition keys each file touches (by its partition column; unreadable values are skipped here:
+    the run itself reports them with file, line and column)."""
+    import duckdb
+
+    from stockmart_assets.landing.reader import _columns_arg
+
+    if not files:
+        return {}
+    root = Path(landing_dir)
+    fmt = f", timestampformat = '{table.timestamp_format}'" if table.timestamp_format else ""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'").fetchall()
+    rows = con.execute(
+        f"SELECT filename, list(DISTINCT CAST({table.partition_column} AS DATE) ORDER BY 1) FROM read_csv(?, "
+        f"header = true, auto_detect = false, columns = {_columns_arg(table)}, ignore_errors = true, "
+        f"filename = true{fmt}) WHERE {table.partition_column} IS NOT NULL GROUP BY filename",
+        [[str(root / f) for f in files]],
+    ).fetchall()
+    by_path = {os.path.relpath(path, root): [d.isoformat() for d in days] for path, days in rows}
+    return {f: by_path.get(f, []) for f in files}

@@ -1,0 +1,37 @@
+"""Schedules, on the service's clock (Asia/Seoul).
+
+- ``daily``: at 01:00 Seoul time, yesterday's partition, end to end. On by default.
+- ``market_daily``: at 09:30 Seoul time, yesterday's market data (off by default: it calls the internet).
+- ``refresh_30min``: the seed's habit of refreshing every 30 minutes, as an option (off by default): today's
+  partition, so intraday trades reach the mart through the same gates.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from stockmart_assets.jobs import daily_job, market_job
+from stockmart_assets.landing.contract import SERVICE_TIMEZONE
+
+
+@dg.schedule(name="daily", job=daily_job, cron_schedule="0 1 * * *", execution_timezone=SERVICE_TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.RUNNING)
+def daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day = (context.scheduled_execution_time.date() - dt.timedelta(days=1)).isoformat()
+    return dg.RunRequest(partition_key=day, run_key=f"daily:{day}")
+
+
+@dg.schedule(name="refresh_30min", job=daily_job, cron_schedule="*/30 * * * *", execution_timezone=SERVICE_TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def refresh_30min(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day = context.scheduled_execution_time.date().isoformat()
+    return dg.RunRequest(partition_key=day, run_key=f"refresh:{context.scheduled_execution_time.isoformat()}")
+
+
+@dg.schedule(name="market_daily", job=market_job, cron_schedule="30 9 * * *", execution_timezone=SERVICE_TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def market_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """At 09:30 Seoul time the previous UTC day is over (and the US session closed): fetch it. Off by default:
+    it calls Yahoo and Upbit, which a machine without internet cannot reach."""
+    day = (context.scheduled_execution_time.date() - dt.timedelta(days=1)).isoformat()
+    return dg.RunRequest(partition_key=day, run_key=f"market:{day}")

@@ -1,0 +1,104 @@
+"""The quality gate on a real Spark standalone cluster, the way PROD runs it.
+
+A master and two 1-core, 1g workers from the pyspark distribution run on loopback (``spark_cluster``); this
+process is the driver, through ``STOCKMART_SPARK_MASTER=spark://...`` and ``build_resources("LOCAL")``. The
+Deequ and Connector/J jars reach the executors only through ``spark.jars`` (local paths on the driver, which
+serves them): the JDBC reads run on the executors, and the column profiler runs Deequ's own aggregate
+functions there.
+"""
+
+import subprocess
+import sys
+
+import dagster as dg
+import duckdb
+import pytest
+
+from stockmart_assets.assets.mart import mart_assets
+from stockmart_assets.assets.mysql import mysql_assets
+from stockmart_assets.assets.quality import ANOMALY_CHECK, SUITE_CHECK, quality_assets, quality_checks
+from stockmart_assets.assets.raw import raw_assets
+from stockmart_assets.environment import build_resources
+from stockmart_assets.quality import jars
+from stockmart_assets.quality import spark as quality_spark
+from stockmart_assets_tests.spark_cluster import spark_cluster  # noqa: F401  (fixture)
+from stockmart_assets_tests.test_quality_gate import DIMENSIONS, FACTS
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.mysql]
+APP_NAME = "stockmart-quality"  # get_spark's default
+DAY = "2024-12-26"
+PROFILES = ["quality", "column_profiles"]  # Deequ's profiler: its UDAFs (classes of the Deequ jar) run on executors
+
+
+def java_children() -> list[str]:
+    out = subprocess.run(["pgrep", "-P", str(__import__("os").getpid()), "-a", "java"], capture_output=True, text=True)
+    return out.stdout.splitlines()
+
+
+def check_outcomes(result) -> dict[tuple[str, str], bool]:
+    return {(e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name):
+            e.asset_check_evaluation_data.passed for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
+
+def test_the_quality_suites_run_on_a_standalone_cluster(spark_cluster, mysql_url, seed_landing, tmp_path, monkeypatch):
+    monkeypatch.setenv("STOCKMART_SPARK_MASTER", spark_cluster.master_url)
+    monkeypatch.setenv("STOCKMART_SPARK_DRIVER_MEMORY", "1g")
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver listens on loopback, like the cluster
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)  # what executors would start for Python work
+    monkeypatch.setenv("STOCKMART_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STOCKMART_LANDING_DIR", str(seed_landing))
+    monkeypatch.delenv("STOCKMART_LAKE_DIR", raising=False)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(keys, partition=None):
+        return dg.materialize(
+            [*raw_assets, *mysql_assets, *quality_assets, *mart_assets, *quality_checks],
+            selection=dg.AssetSelection.assets(*keys), resources=build_resources("LOCAL"), instance=instance,
+            partition_key=partition, raise_on_error=False)
+
+    dimensions = run(DIMENSIONS)
+    assert dimensions.success, spark_cluster.log_tail()
+    facts = run([*FACTS, PROFILES], DAY)
+    assert facts.success, spark_cluster.log_tail()
+
+    outcomes = {**check_outcomes(dimensions), **check_outcomes(facts)}
+    for table in ("budget", "customer", "stocks", "trade", "stock_price"):
+        assert outcomes[(f"mysql/{table}", SUITE_CHECK)] is True, table
+    assert outcomes[("mysql/trade", ANOMALY_CHECK)] is True  # the first partition: stored as the baseline
+    warehouse = str(tmp_path / "home" / "warehouse.duckdb")
+    with duckdb.connect(warehouse, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM mart.trade").fetchall() == [(2,)]  # the day passed the gate
+        failed = con.execute("SELECT count(*) FROM mart.verification_results WHERE suite = 'deequ_suite' "
+                             "AND constraint_status <> 'Success'").fetchall()
+        assert failed == [(0,)]
+        profiled = con.execute("SELECT table_name, column_name, data_type FROM mart.column_profiles "
+                               "WHERE column_name IN ('quantity', 'volume') ORDER BY 1").fetchall()
+        assert profiled == [("stock_price", "volume", "Integral"), ("trade", "quantity", "Integral")]
+    assert quality_spark._session is None and not java_children(), "the driver's JVM is stopped after each run"
+
+    # The cluster ran both runs: one application per run, each with an executor on every worker.
+    spark_cluster.wait_until_idle()
+    apps = spark_cluster.applications()
+    assert [a["name"] for a in apps] == [APP_NAME, APP_NAME], apps
+    assert {a["state"] for a in apps} == {"FINISHED"}, apps
+    workers = spark_cluster.worker_states()
+    for app in apps:
+        ran_on = {name for name, w in workers.items()
+                  for e in [*w["executors"], *w["finishedexecutors"]] if e["appid"] == app["id"]}
+        assert ran_on == {"worker-0", "worker-1"}, (app["id"], workers)
+
+    # Executors fetched both jars from the driver and ran tasks, with no class missing.
+    jar_names = [path.name for path in jars.fetch()]
+    tasks_by_worker = {}
+    for app in apps:
+        for (worker, executor), log in spark_cluster.executor_logs(app["id"]).items():
+            assert "ClassNotFoundException" not in log and "NoClassDefFoundError" not in log, log[-3000:]
+            tasks = log.count("Finished task")
+            tasks_by_worker[worker] = tasks_by_worker.get(worker, 0) + tasks
+            if tasks:
+                for name in jar_names:
+                    assert f"/jars/{name}" in log and f"{name} to class loader" in log, (name, log[-3000:])
+    assert set(tasks_by_worker) == {"worker-0", "worker-1"} and all(tasks_by_worker.values()), tasks_by_worker
+
+    spark_cluster.stop()
+    assert not spark_cluster.leftovers(), "no process of the cluster (master, workers, executors) is left"
