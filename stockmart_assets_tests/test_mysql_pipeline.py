@@ -147,3 +147,24 @@ def test_kill_9_during_the_load_leaves_the_previous_partition(seed_landing, tmp_
             break
         time.sleep(0.1)
     assert table_state(mysql_url) == before
+
+
+def test_the_lake_also_lives_in_an_object_store(seed_landing):
+    """PROD keeps the lake in GCS (gs://...): the same IO manager through fsspec, here on its memory store."""
+    import dagster as dg
+    import fsspec
+
+    from stockmart_assets.assets.raw import raw_assets
+    from stockmart_assets.resources.lake import LakeIOManager
+    from stockmart_assets.resources.landing import LandingResource
+
+    result = dg.materialize([a for a in raw_assets if a.key.path[-1] == "trade"], partition_key="2024-12-27",
+                            resources={"landing": LandingResource(path=str(seed_landing)),
+                                       "lake_io_manager": LakeIOManager(base_dir="memory://lake")})
+    assert result.success
+    fs = fsspec.filesystem("memory")
+    assert fs.ls("/lake/landing/trade", detail=False) == ["/lake/landing/trade/date=2024-12-27"]
+    import pyarrow.parquet as pq
+
+    with fs.open("/lake/landing/trade/date=2024-12-27/data.parquet", "rb") as f:
+        assert pq.read_table(f)["order_id"].to_pylist() == [103, 104]

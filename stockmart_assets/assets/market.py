@@ -101,15 +101,17 @@ class MarketResource(dg.ConfigurableResource):
 
 # --- the lake and the landing folder ---------------------------------------------------------------------------
 
-def lake_file(base_dir: str, lake_path: str, day: str) -> Path:
+def lake_file(base_dir: str, lake_path: str, day: str):
     """Where a partition lives in the lake (``LakeIOManager``'s layout, which reads it back)."""
-    return Path(base_dir) / lake_path / f"date={day}" / "data.parquet"
+    from stockmart_assets.resources.lake import lake_root
+
+    return lake_root(base_dir) / lake_path / f"date={day}" / "data.parquet"
 
 
-def _write_lake(table: "pa.Table", path: Path) -> None:
-    from stockmart_assets.resources.lake import _write_atomic  # the lake's one atomic write: temp file + rename
+def _write_lake(table: "pa.Table", path) -> None:
+    from stockmart_assets.resources.lake import write_atomic  # the lake's one atomic write
 
-    _write_atomic(table, path)
+    write_atomic(table, path)
 
 
 def day_bar_file(ticker: str, day: str) -> str:
@@ -200,15 +202,15 @@ def _build_check(asset_key: dg.AssetKey, name: str, rules: tuple[tuple[str, str]
                      + ". A failure names the bad rows and stops what depends on the asset in the same run."),
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        import pyarrow.parquet as pq
+        from stockmart_assets.resources.lake import read_parquet
 
         day = context.partition_key
         path = lake_file(context.resources.lake_io_manager.base_dir, lake_path, day)
         if not path.exists():
             raise dg.Failure(description=f"no lake file for {day} at {path}: materialize "
                                          f"{asset_key.to_user_string()} [{day}] first", allow_retries=False)
-        rows = pq.read_metadata(path).num_rows
-        return _check_result(rule_violations(rules, path, day, helpers), rows)
+        table = read_parquet(path)  # local or gs://: read through the lake, then checked in DuckDB
+        return _check_result(rule_violations(rules, table, day, helpers), table.num_rows)
 
     return _check
 
