@@ -7,6 +7,7 @@ serves them): the JDBC reads run on the executors, and the column profiler runs 
 functions there.
 """
 
+import os
 import subprocess
 import sys
 
@@ -19,9 +20,13 @@ from stockmart_assets.assets.mysql import mysql_assets
 from stockmart_assets.assets.quality import ANOMALY_CHECK, SUITE_CHECK, quality_assets, quality_checks
 from stockmart_assets.assets.raw import raw_assets
 from stockmart_assets.environment import build_resources
+from stockmart_assets.landing.contract import TRADE
 from stockmart_assets.quality import jars
 from stockmart_assets.quality import spark as quality_spark
-from stockmart_assets_tests.spark_cluster import spark_cluster  # noqa: F401  (fixture)
+from stockmart_assets.quality.samples import sample_rows
+from stockmart_assets.resources.mysql import MySQLResource
+from stockmart_assets.resources.spark import SparkResource
+from stockmart_assets_tests.spark_cluster import SparkCluster, spark_cluster  # noqa: F401  (fixture)
 from stockmart_assets_tests.test_quality_gate import DIMENSIONS, FACTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.mysql]
@@ -30,21 +35,22 @@ DAY = "2024-12-26"
 PROFILES = ["quality", "column_profiles"]  # Deequ's profiler: its UDAFs (classes of the Deequ jar) run on executors
 
 
-def java_children() -> list[str]:
-    out = subprocess.run(["pgrep", "-P", str(__import__("os").getpid()), "-a", "java"], capture_output=True, text=True)
-    return out.stdout.splitlines()
+def driver_jvms() -> list[str]:
+    """The driver's JVM (pyspark's spark-submit), not the cluster's daemons, which are children of this process too."""
+    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "-a", "java"], capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if "org.apache.spark.deploy.SparkSubmit" in line]
 
 
 def check_outcomes(result) -> dict[tuple[str, str], bool]:
-    return {(e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name):
-            e.asset_check_evaluation_data.passed for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    return {(c.asset_key.to_user_string(), c.check_name): c.passed for c in checks}
 
 
 def test_the_quality_suites_run_on_a_standalone_cluster(spark_cluster, mysql_url, seed_landing, tmp_path, monkeypatch):
     monkeypatch.setenv("STOCKMART_SPARK_MASTER", spark_cluster.master_url)
     monkeypatch.setenv("STOCKMART_SPARK_DRIVER_MEMORY", "1g")
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver listens on loopback, like the cluster
-    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)  # what executors would start for Python work
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)  # the Python executors would start, if any Python ran there
     monkeypatch.setenv("STOCKMART_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("STOCKMART_LANDING_DIR", str(seed_landing))
     monkeypatch.delenv("STOCKMART_LAKE_DIR", raising=False)
@@ -74,7 +80,7 @@ def test_the_quality_suites_run_on_a_standalone_cluster(spark_cluster, mysql_url
         profiled = con.execute("SELECT table_name, column_name, data_type FROM mart.column_profiles "
                                "WHERE column_name IN ('quantity', 'volume') ORDER BY 1").fetchall()
         assert profiled == [("stock_price", "volume", "Integral"), ("trade", "quantity", "Integral")]
-    assert quality_spark._session is None and not java_children(), "the driver's JVM is stopped after each run"
+    assert quality_spark._session is None and not driver_jvms(), "the driver's JVM is stopped after each run"
 
     # The cluster ran both runs: one application per run, each with an executor on every worker.
     spark_cluster.wait_until_idle()
@@ -102,3 +108,30 @@ def test_the_quality_suites_run_on_a_standalone_cluster(spark_cluster, mysql_url
 
     spark_cluster.stop()
     assert not spark_cluster.leftovers(), "no process of the cluster (master, workers, executors) is left"
+
+
+def test_executors_read_datetimes_as_stored_whatever_their_time_zone(mysql_url, seed_landing, tmp_path, monkeypatch):
+    """PROD's workers need not run on UTC: DATETIMEs read on executors must still be the stored wall-clock time."""
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    monkeypatch.setenv("STOCKMART_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STOCKMART_LANDING_DIR", str(seed_landing))
+    monkeypatch.delenv("STOCKMART_LAKE_DIR", raising=False)
+    tables = ("budget", "customer", "stocks", "trade")
+    keys = [[layer, t] for layer in ("raw", "mysql") for t in tables]
+    loaded = dg.materialize([*raw_assets, *mysql_assets], selection=dg.AssetSelection.assets(*keys).without_checks(),
+                            partition_key=DAY, resources=build_resources("LOCAL"), raise_on_error=False)
+    assert loaded.success
+
+    with SparkCluster(tmp_path / "seoul-cluster", env={"TZ": "Asia/Seoul"}).start() as cluster:
+        spark = SparkResource(master=cluster.master_url, driver_memory="1g")  # the production defaults
+        try:
+            df = spark.read_mysql(MySQLResource(url=mysql_url), TRADE, DAY)  # the JDBC read runs on the executors
+            rows = sample_rows(df.select("order_id", "order_datetime").orderBy("order_id"), limit=None)
+        finally:
+            quality_spark.stop_spark()
+    assert not cluster.leftovers()
+    stored = [{"order_id": 101, "order_datetime": "2024-12-26 09:15:00"},
+              {"order_id": 102, "order_datetime": "2024-12-26 09:47:00"}]
+    # Without -Duser.timezone=UTC on the executors they would read 09:15 as 00:15 (the Seoul workers' zone),
+    # and a trade stored at 00:00-08:59 would fall on the previous day.
+    assert rows == stored

@@ -59,6 +59,8 @@ def get_spark(
         "spark.jars": ",".join(str(path) for path in jars.fetch()),
         "spark.driver.memory": driver_memory,
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        # On a cluster the JDBC reads run in the executors' own JVMs, which read DATETIME in their zone too.
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.ui.enabled": str(ui_enabled).lower(),
