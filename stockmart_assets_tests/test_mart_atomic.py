@@ -111,3 +111,34 @@ def test_kill_9_during_a_bigquery_partition_replace_keeps_the_previous_partition
 
 
 from stockmart_assets_tests.bigquery_emulator import bigquery_emulator  # noqa: E402,F401  (fixture)
+
+
+def test_duckdb_mart_io_manager_replaces_and_reads_back_one_day(tmp_path):
+    import dagster as dg
+
+    from stockmart_assets.resources.duckdb_mart import MartDuckDBIOManager
+
+    parts = dg.DailyPartitionsDefinition(start_date="2024-12-01")
+    counts = {"2024-12-26": 2, "2024-12-27": 3}
+
+    @dg.asset(key=["mart", "orders_per_day"], partitions_def=parts, metadata={"partition_expr": "trade_date"},
+              io_manager_key="mart_io_manager")
+    def orders(context):
+        day = dt.date.fromisoformat(context.partition_key)
+        return pa.table({"trade_date": pa.array([day], pa.date32()),
+                         "total_orders": pa.array([counts[context.partition_key]], pa.int64())})
+
+    @dg.asset(partitions_def=parts, ins={"rows": dg.AssetIn(key=["mart", "orders_per_day"])})
+    def read_back(rows) -> None:
+        assert rows.to_pylist() == [{"trade_date": dt.date(2024, 12, 27), "total_orders": 3}]
+
+    resources = {"mart_io_manager": MartDuckDBIOManager(database=str(tmp_path / "w.duckdb"))}
+    for day in counts:
+        assert dg.materialize([orders], partition_key=day, resources=resources).success
+    counts["2024-12-27"] = 3  # a re-run of one day replaces only that day
+    assert dg.materialize([orders], partition_key="2024-12-27", resources=resources).success
+    assert dg.materialize([orders, read_back], selection=[read_back], partition_key="2024-12-27",
+                          resources=resources).success
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert con.execute("SELECT * FROM mart.orders_per_day ORDER BY 1").fetchall() == [
+            (dt.date(2024, 12, 26), 2), (dt.date(2024, 12, 27), 3)]

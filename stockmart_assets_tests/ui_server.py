@@ -59,7 +59,7 @@ def _proc_stat(pid: str) -> tuple[str, int, int] | None:
     return fields[0], int(fields[2]), int(fields[3])
 
 
-def _cmdline(pid: int) -> str:
+def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
@@ -74,7 +74,7 @@ def session_processes(sid: int, include_zombies: bool = False) -> dict[int, str]
             continue
         stat = _proc_stat(entry)
         if stat and sid in (stat[1], stat[2]) and (include_zombies or stat[0] != "Z"):
-            found[int(entry)] = _cmdline(int(entry))
+            found[int(entry)] = cmdline(int(entry))
     return found
 
 

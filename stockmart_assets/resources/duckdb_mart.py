@@ -43,22 +43,28 @@ class AtomicDuckDbClient(DuckDbClient):
                 raise
 
     @staticmethod
+    def get_select_statement(table_slice: TableSlice) -> str:
+        cols = ", ".join(table_slice.columns) if table_slice.columns else "*"
+        return f'SELECT {cols} FROM "{table_slice.schema}"."{table_slice.table}" WHERE {_slice_where(table_slice)}'
+
+    @staticmethod
     def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
         # Inside a transaction a failed statement aborts it: look before deleting instead of catching.
         if _table_exists(connection, table_slice.schema, table_slice.table):
             connection.execute(_delete_statement(table_slice)).fetchall()
 
 
-def _delete_statement(table_slice: TableSlice) -> str:
-    target = f'"{table_slice.schema}"."{table_slice.table}"'
-    if not table_slice.partition_dimensions:
-        return f"DELETE FROM {target}"
+def _slice_where(table_slice: TableSlice) -> str:
     clauses = []
     for dim in table_slice.partition_dimensions:
         start, end = dim.partitions  # a TimeWindow: compare dates as dates (no timestamp-literal casts)
         clauses.append(f"{dim.partition_expr} >= DATE '{start.date().isoformat()}' "
                        f"AND {dim.partition_expr} < DATE '{end.date().isoformat()}'")
-    return f"DELETE FROM {target} WHERE " + " AND ".join(clauses)
+    return " AND ".join(clauses) or "TRUE"
+
+
+def _delete_statement(table_slice: TableSlice) -> str:
+    return f'DELETE FROM "{table_slice.schema}"."{table_slice.table}" WHERE {_slice_where(table_slice)}'
 
 
 class ArrowMartTypeHandler(DbTypeHandler["pa.Table"]):
@@ -74,7 +80,7 @@ class ArrowMartTypeHandler(DbTypeHandler["pa.Table"]):
         return {"dagster/row_count": obj.num_rows, "storage": "duckdb"}
 
     def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> "pa.Table":
-        return connection.sql(DuckDbClient.get_select_statement(table_slice)).to_arrow_table()
+        return connection.sql(AtomicDuckDbClient.get_select_statement(table_slice)).to_arrow_table()
 
     @property
     def supported_types(self):
