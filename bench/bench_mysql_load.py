@@ -9,43 +9,29 @@ Same server, same table (keys and foreign keys in place), same empty partition b
 Prints one JSON line; rows/s are medians over --repeat trials.
 """
 
-import argparse
 import datetime as dt
 import json
 import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
+
+from common import DAY, setup, teardown  # bench/common.py
 
 import dagster as dg
 
 from stockmart_assets.assets.mysql import mysql_assets
 from stockmart_assets.assets.raw import raw_assets
 from stockmart_assets.landing.contract import TRADE
-from stockmart_assets.landing.generator import generate
 from stockmart_assets.landing.reader import read_landing
 from stockmart_assets.mysql.load import replace_partition
-from stockmart_assets.mysql.local_server import LocalMariaDB
 from stockmart_assets.resources.lake import LakeIOManager
 from stockmart_assets.resources.landing import LandingResource
 from stockmart_assets.resources.mysql import MySQLIOManager, MySQLResource
 
-DAY = "2024-12-26"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--trades", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--mysql-url")
-    args = ap.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="stockmart-bench-"))
-    url = args.mysql_url or LocalMariaDB(work / "mariadb").ensure()
-    landing = work / "landing"
-    generate(landing, customers=10_000, days=1, trades_per_day=args.trades, start_date=dt.date.fromisoformat(DAY),
-             bars=False)
+    args, work, url, landing = setup(__doc__.splitlines()[0])
     mysql = MySQLResource(url=url)
     resources = {"mysql": mysql, "mysql_io_manager": MySQLIOManager(mysql=mysql),
                  "landing": LandingResource(path=str(landing)), "lake_io_manager": LakeIOManager(base_dir=str(work / "lake"))}
@@ -102,8 +88,7 @@ def main() -> None:
         "io_manager_vs_bare": round(rate["io_manager"] / rate["bare"], 3),
         "asset_run_vs_bare": round(rate["asset_run"] / rate["bare"], 3),
     }))
-    if not args.mysql_url:
-        LocalMariaDB(work / "mariadb").stop()
+    teardown(args, work)
 
 
 if __name__ == "__main__":

@@ -8,21 +8,18 @@ Both read the partition from MySQL over JDBC the way the deequ_suite check does 
 and the Spark start cost (session + JVM + Deequ jars). Prints one JSON line.
 """
 
-import argparse
 import datetime as dt
 import json
 import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
+
+from common import DAY, setup, teardown  # bench/common.py
 
 from stockmart_assets.landing.contract import CUSTOMER, STOCKS, TRADE
-from stockmart_assets.landing.generator import generate
 from stockmart_assets.landing.reader import read_landing
 from stockmart_assets.mysql import ddl
 from stockmart_assets.mysql.load import merge_table, replace_partition
-from stockmart_assets.mysql.local_server import LocalMariaDB
 from stockmart_assets.quality import spark as quality_spark
 from stockmart_assets.quality.integrity import orphans
 from stockmart_assets.quality.runner import run_suite
@@ -30,20 +27,10 @@ from stockmart_assets.quality.suites import TRADE_SUITE
 from stockmart_assets.resources.mysql import MySQLResource
 from stockmart_assets.resources.spark import SparkResource
 
-DAY = "2024-12-26"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--trades", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--mysql-url")
-    args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="stockmart-bench-"))
-    url = args.mysql_url or LocalMariaDB(work / "mariadb").ensure()
-    landing = work / "landing"
-    generate(landing, customers=10_000, days=1, trades_per_day=args.trades,
-             start_date=dt.date.fromisoformat(DAY), bars=False)
+    args, work, url, landing = setup(__doc__.splitlines()[0])
     mysql = MySQLResource(url=url)
     with mysql.connect() as con, con.cursor() as cur:
         for t in reversed(ddl.TABLE_ORDER):
@@ -95,8 +82,7 @@ def main() -> None:
         "median_s": {k: round(v, 2) for k, v in med.items()},
         "gate_vs_bare_scan": round(med["gate"] / med["bare_scan"], 2),
     }))
-    if not args.mysql_url:
-        LocalMariaDB(work / "mariadb").stop()
+    teardown(args, work)
 
 
 if __name__ == "__main__":

@@ -3,5 +3,5 @@
 # a throwaway MariaDB under .stockmart/ (or STOCKMART_MYSQL_URL), the parquet lake on disk. No cloud account.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+STOCKMART_SKIP_BROWSER=1 scripts/setup.sh  # Chromium is only for the UI test
 exec .venv/bin/stockmart run "$@"

@@ -30,7 +30,7 @@ def cmd_run(args) -> int:
     from stockmart_assets.environment import landing_dir
     from stockmart_assets.landing.contract import STOCK_PRICE, TRADE
     from stockmart_assets.landing.generator import generate
-    from stockmart_assets.landing.reader import landing_files, partition_dates
+    from stockmart_assets.landing.reader import partition_dates
     from stockmart_assets.mysql.local_server import install_mariadb_if_missing
 
     landing = landing_dir()
@@ -48,7 +48,7 @@ def cmd_run(args) -> int:
     from stockmart_assets.definitions import defs
 
     instance = dg.DagsterInstance.get()
-    dates = sorted({d for t in (TRADE, STOCK_PRICE) if _has_files(landing_files, t, landing)
+    dates = sorted({d for t in (TRADE, STOCK_PRICE) if any(landing.glob(g) for g in t.globs)
                     for d in partition_dates(t, landing)})
     print(f"materializing dimensions, then {len(dates)} daily partition(s): {', '.join(dates) or 'none'}")
     ok = defs.resolve_job_def("dimensions").execute_in_process(instance=instance, raise_on_error=False).success
@@ -61,13 +61,6 @@ def cmd_run(args) -> int:
         ok = result.success
     print("done" if ok else "some runs failed: open the UI (`stockmart ui`) to see why")
     return 0 if ok else 1
-
-
-def _has_files(landing_files, table, landing) -> bool:
-    try:
-        return bool(landing_files(table, landing))
-    except FileNotFoundError:
-        return False
 
 
 def _redact(url: str) -> str:

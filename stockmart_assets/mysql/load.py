@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pymysql
 
-from stockmart_assets.landing.contract import TABLES, LandingTable
+from stockmart_assets.landing.contract import LandingTable
 from stockmart_assets.landing.reader import SOURCE_FILE, SOURCE_LINE
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -223,6 +223,3 @@ def arrow_schema(table: LandingTable) -> pa.Schema:
             fields.append(pa.field(c.name, types[c.type]))
     return pa.schema(fields)
 
-
-def table_for(name: str) -> LandingTable:
-    return TABLES[name]
