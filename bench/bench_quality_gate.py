@@ -4,7 +4,8 @@
 
 Both read the partition from MySQL over JDBC the way the deequ_suite check does (the same parallel slices):
 - bare:  read + count + a hash over every column (whole rows are read), nothing persisted;
-- gate:  read (persisted) + the trade suite (Deequ) + referential integrity against customer and stocks;
+- gate:  what the deequ_suite check of mysql/trade does, through its own function (``assets.quality.verify``):
+         the trade suite (Deequ) with its referential integrity against customer and stocks, in one scan;
 and the Spark start cost (session + JVM + Deequ jars). Prints one JSON line.
 """
 
@@ -16,17 +17,15 @@ import time
 
 from common import DAY, setup, teardown  # bench/common.py
 
-from stockmart_assets.landing.contract import CUSTOMER, STOCKS, TRADE
+from stockmart_assets.assets.quality import verify
+from stockmart_assets.landing.contract import TABLES, TRADE
 from stockmart_assets.landing.reader import read_landing
 from stockmart_assets.mysql import ddl
 from stockmart_assets.mysql.load import merge_table, replace_partition
 from stockmart_assets.quality import spark as quality_spark
-from stockmart_assets.quality.integrity import orphans
-from stockmart_assets.quality.runner import run_suite
 from stockmart_assets.quality.suites import TRADE_SUITE
 from stockmart_assets.resources.mysql import MySQLResource
 from stockmart_assets.resources.spark import SparkResource
-
 
 
 def main() -> None:
@@ -37,8 +36,6 @@ def main() -> None:
             cur.execute(f"DROP TABLE IF EXISTS `{t}`")
         ddl.create_all(cur)
         for table in ("budget", "customer", "stocks"):
-            from stockmart_assets.landing.contract import TABLES
-
             merge_table(con, TABLES[table], read_landing(TABLES[table], landing))
         start = dt.datetime.fromisoformat(DAY)
         replace_partition(con, TRADE, read_landing(TRADE, landing, [DAY]), start, start + dt.timedelta(days=1))
@@ -51,20 +48,14 @@ def main() -> None:
 
     def bare():
         df = spark_resource.read_mysql(mysql, TRADE, DAY)
-        df.unpersist()
-        spark_resource.forget("trade", DAY)
         # xxhash64 over every column: the scan reads whole rows, as the suite does (not one pruned column).
         row = df.selectExpr("count(*) AS n", "sum(xxhash64(*)) AS h").collect()[0]
         assert row["n"] == args.trades
 
     def gate():
-        df = spark_resource.read_mysql(mysql, TRADE, DAY)
-        result = run_suite(spark, df, TRADE_SUITE, DAY)
-        assert result.passed, [r.check for r in result.failures]
-        for column, parent in (("customer_id", CUSTOMER), ("stock_id", STOCKS)):
-            count, _ = orphans(spark, df, column, spark_resource.read_mysql(mysql, parent), column)
-            assert count == 0
-        spark_resource.forget("trade", DAY)
+        rows, records = verify(spark_resource, mysql, TRADE, TRADE_SUITE, DAY)
+        assert rows == args.trades
+        assert all(r["constraint_status"] == "Success" for r in records), [r for r in records if r["failing_rows"]]
 
     timings = {"bare_scan": [], "gate": []}
     for _ in range(args.repeat):

@@ -11,12 +11,30 @@ import sys
 
 
 def _dagster_home():
+    """The Dagster home of `run` and `ui`, with a dagster.yaml that limits the warehouse pool (a user's is kept)."""
     from stockmart_assets.environment import stockmart_home
+    from stockmart_assets.instance import write_dagster_yaml
 
     home = os.environ.get("DAGSTER_HOME") or str(stockmart_home() / "dagster_home")
     os.makedirs(home, exist_ok=True)
     os.environ["DAGSTER_HOME"] = home
+    write_dagster_yaml(home)
     return home
+
+
+def _instance():
+    """The instance of `_dagster_home()`, its pool limits in place and no slot left held by an ended run."""
+    import dagster as dg
+
+    from stockmart_assets.instance import ensure_pool_limits, free_slots_of_finished_runs
+
+    _dagster_home()
+    instance = dg.DagsterInstance.get()
+    for pool, limit in ensure_pool_limits(instance).items():
+        print(f"pool {pool}: limit {limit} (this Dagster home's dagster.yaml sets none)")
+    if freed := free_slots_of_finished_runs(instance):
+        print(f"freed the pool slots of {freed} ended run(s)")
+    return instance
 
 
 def _local_server():
@@ -41,13 +59,10 @@ def cmd_run(args) -> int:
     if not os.getenv("STOCKMART_MYSQL_URL"):
         install_mariadb_if_missing()
         print(f"local MariaDB: {_redact(_local_server().ensure())}")
-    _dagster_home()
-
-    import dagster as dg
+    instance = _instance()
 
     from stockmart_assets.definitions import defs
 
-    instance = dg.DagsterInstance.get()
     dates = sorted({d for t in (TRADE, STOCK_PRICE) if any(landing.glob(g) for g in t.globs)
                     for d in partition_dates(t, landing)})
     print(f"materializing dimensions, then {len(dates)} daily partition(s): {', '.join(dates) or 'none'}")
@@ -71,7 +86,7 @@ def _redact(url: str) -> str:
 
 
 def cmd_ui(args) -> int:
-    _dagster_home()
+    _instance().dispose()
     if not os.getenv("STOCKMART_MYSQL_URL"):
         _local_server().ensure()
     os.execvp("dagster", ["dagster", "dev", "-h", args.host, "-p", str(args.port), "-m",

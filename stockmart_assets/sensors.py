@@ -65,9 +65,8 @@ def landing_files(context: dg.SensorEvaluationContext, landing: LandingResource)
         for path, touched in days_touched(TABLES[table], landing.path, files).items():
             for day in touched:
                 days.setdefault(day, []).append((path, current[path][1]))
-    valid = set(daily_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
     for day, versions in sorted(days.items()):
-        if day not in valid:
+        if not daily_partitions.has_partition_key(day):  # not get_partition_keys(): that lists every day since 2020
             context.log.warning(f"{day} is outside the daily partitions ({daily_partitions.start:%Y-%m-%d} on): "
                                 f"skipped rows of {', '.join(p for p, _ in versions)}")
             continue
@@ -100,8 +99,8 @@ def mysql_trade_changes(context: dg.SensorEvaluationContext, mysql: MySQLResourc
     before = json.loads(context.cursor) if context.cursor else None
     if before is None:  # first tick: a baseline, not a reason to refresh history
         return dg.SensorResult(cursor=json.dumps(now), skip_reason=f"baseline of {len(now)} day(s) recorded")
-    valid = set(daily_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
-    changed = sorted(d for d in set(now) | set(before) if now.get(d) != before.get(d) and d in valid)
+    changed = sorted(d for d in set(now) | set(before)
+                     if now.get(d) != before.get(d) and daily_partitions.has_partition_key(d))
     requests = [dg.RunRequest(job_name="refresh_from_mysql", partition_key=d,
                               run_key=f"mysql:{d}:{now.get(d, 'gone')}", tags={"stockmart/trigger": "mysql"})
                 for d in changed]

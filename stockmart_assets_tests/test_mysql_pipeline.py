@@ -112,6 +112,23 @@ def test_removing_a_referenced_customer_is_refused(seed_landing, tmp_path, mysql
     assert table_state(mysql_url) == before
 
 
+def test_a_day_missing_from_the_landing_files_does_not_empty_its_loaded_rows(seed_landing, tmp_path, mysql_url):
+    """The daily schedule may run before the day's export lands (or it lands header-only): keep what is loaded."""
+    load_all(seed_landing, tmp_path, DATES)
+    before = table_state(mysql_url)
+    trades = (seed_landing / "trade.csv").read_text(encoding="utf-8").splitlines()
+    (seed_landing / "trade.csv").write_text("\n".join(t for t in trades if "2024-12-27" not in t), encoding="utf-8")
+    result = materialize(seed_landing, tmp_path, [["raw", "trade"], ["mysql", "trade"]], "2024-12-27",
+                         raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "the landing files hold no rows for [2024-12-27 00:00:00, 2024-12-28 00:00:00)" in failure, failure
+    assert "2 row(s) loaded earlier" in failure, failure
+    assert table_state(mysql_url) == before
+    # A day that never had rows (a weekend, a holiday) still loads as an empty, successful partition.
+    assert materialize(seed_landing, tmp_path, [["raw", "trade"], ["mysql", "trade"]], "2024-12-29").success
+
+
 KILL_CHILD = """
 import datetime as dt, sys
 import pyarrow as pa

@@ -10,12 +10,18 @@ repository (``quality/metric_history``), which lives on disk and survives restar
 
 import datetime as dt
 import os
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
 from stockmart_assets.mart.tables import COLUMN_PROFILES, VERIFICATION_RESULTS
 from stockmart_assets.partitions import daily_partitions
+
+if TYPE_CHECKING:
+    from stockmart_assets.quality.suites import Suite
+    from stockmart_assets.resources.mysql import MySQLResource
+    from stockmart_assets.resources.spark import SparkResource
 
 SUITE_CHECK = "deequ_suite"
 ANOMALY_CHECK = "deequ_anomalies"
@@ -68,6 +74,22 @@ def _failure_metadata(failures: list[dict]) -> dict:
                                                     "rows": f["failing_rows"]} for f in failures[:20]])}
 
 
+def verify(spark: "SparkResource", mysql: "MySQLResource", table: LandingTable, suite: "Suite",
+           partition: str | None) -> tuple[int, list[dict]]:
+    """Run ``suite`` (foreign keys included) on ``table``'s rows of ``partition`` in MySQL: (rows, records).
+
+    One Deequ scan reads the rows from MySQL; the parent tables are read once per run and reused.
+    """
+    from stockmart_assets.quality.runner import run_suite
+    from stockmart_assets.resources.spark import rows_as_records
+
+    parents = {parent: spark.read_mysql(mysql, TABLES[parent]) for _, parent, _ in table.parents}
+    result = run_suite(spark.session(), spark.read_mysql(mysql, table, partition), suite, partition, parents)
+    if not result.rows:  # a day without trades or bars (a weekend) is valid; Deequ fails every rule on it
+        return 0, [_empty_record(table.name, partition)]
+    return result.rows, [{**r, "failing_rows": rows_as_records(r["failing_rows"])} for r in result.records()]
+
+
 def build_suite_check(table: LandingTable) -> dg.AssetChecksDefinition:
     from stockmart_assets.quality.suites import SUITES
 
@@ -81,36 +103,17 @@ def build_suite_check(table: LandingTable) -> dg.AssetChecksDefinition:
         required_resource_keys={"spark", "mysql", "warehouse", "quality"},
         description=(f"Deequ suite for `{table.name}` ({len(suite.rules)} rules: "
                      + "; ".join(r.description for r in suite.rules[:6]) + " ...), referential integrity "
-                     f"({parents}) and missing-cell share. A failure keeps the partition out of the mart."),
+                     f"({parents}) and missing-cell share, in one scan. A failure keeps the partition out of the "
+                     "mart."),
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        from stockmart_assets.quality.integrity import orphans
-        from stockmart_assets.quality.runner import run_suite
         from stockmart_assets.quality.suites import with_max_missing_share
-        from stockmart_assets.resources.spark import rows_as_records
 
         res = context.resources
-        spark = res.spark.session()
         configured = with_max_missing_share(suite, res.quality.max_missing_share)
         failures, checked, total_rows = [], 0, 0
         for partition in _partitions(context, table):
-            df = res.spark.read_mysql(res.mysql, table, partition)
-            rows = df.count()
-            if rows == 0:  # a day without trades or bars (a weekend) is valid; Deequ fails every rule on it
-                records = [_empty_record(table.name, partition)]
-            else:
-                result = run_suite(spark, df, configured, partition)
-                records = [{**r, "failing_rows": rows_as_records(r["failing_rows"])} for r in result.records()]
-            for column, parent, parent_column in table.parents:
-                count, sample = orphans(spark, df, column, res.spark.read_mysql(res.mysql, TABLES[parent]),
-                                        parent_column)
-                records.append({
-                    "table": table.name, "partition": partition, "check": f"{column} references {parent}",
-                    "check_level": "Error", "check_status": "Error" if count else "Success",
-                    "constraint": f"ReferentialIntegrity({column} -> {parent}.{parent_column})",
-                    "constraint_status": "Failure" if count else "Success",
-                    "constraint_message": f"{count} row(s) reference a missing {parent}" if count else "",
-                    "failing_rows": rows_as_records(sample)})
+            rows, records = verify(res.spark, res.mysql, table, configured, partition)
             res.warehouse.replace_rows(
                 VERIFICATION_RESULTS,
                 {"table_name": table.name, "partition_date": dt.date.fromisoformat(partition) if partition else None,
@@ -206,9 +209,15 @@ def _profile(context, tables: list[LandingTable], partitions: list[str | None]) 
     for table in tables:
         for partition in partitions:
             df = res.spark.read_mysql(res.mysql, table, partition)
-            if df.isEmpty():  # Deequ's profiler refuses an empty frame; a day without rows has no profile
-                continue
-            rows = profile_columns(spark, df, table.name)
+            if partition is not None:  # the profiler makes several passes: read the day from MySQL once
+                df = df.persist()
+            try:
+                if df.isEmpty():  # Deequ's profiler refuses an empty frame; a day without rows has no profile
+                    continue
+                rows = profile_columns(spark, df, table.name)
+            finally:
+                if partition is not None:
+                    df.unpersist()
             day = dt.date.fromisoformat(partition) if partition else None
             data = [{"table_name": table.name, "partition_date": day, "run_time": now, "column_name": r["column"],
                      **{k: r[k] for k in ("completeness", "data_type", "spark_type")},

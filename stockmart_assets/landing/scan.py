@@ -1,11 +1,12 @@
 """What is in the landing folder, cheaply: each file's version (mtime, size) and the days a file touches.
 
-The landing sensor compares versions with its cursor on every tick, so the scan is a directory walk and a
-stat per file; only new or changed files are opened, all in one DuckDB query per table.
+The landing sensor compares versions with its cursor on every tick, so the scan is one ``scandir`` per folder
+and a stat per file; only new or changed files are opened, all in one DuckDB query per table.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 
@@ -13,18 +14,37 @@ from stockmart_assets.landing.contract import TABLES, LandingTable
 
 
 def file_versions(landing_dir: Path | str) -> dict[str, tuple[str, str]]:
-    """relative path -> (table name, "mtime_ns:size") for every file the contract's globs match."""
-    root = Path(landing_dir)
-    found: dict[str, tuple[str, str]] = {}
+    """relative path -> (table name, "mtime_ns:size") for every file the contract's globs match.
+
+    One ``scandir`` per folder the globs name and one stat per file: on 10,000 files this is several times
+    cheaper than ``Path.glob`` + ``relpath`` + ``is_file`` (two stats a file), and it runs on every tick.
+    Matching is ``Path.glob``'s, as the reader's (``landing.reader.landing_files``): case-sensitive, one
+    folder level, a wildcard matches a leading dot too.
+    """
+    root = str(landing_dir)
+    by_folder: dict[str, list[tuple[str, str]]] = {}
     for table in TABLES.values():
         for pattern in table.globs:
-            for path in root.glob(pattern):
+            folder, _, name = pattern.rpartition("/")
+            if any(c in folder for c in "*?["):
+                raise ValueError(f"{table.name}: landing glob {pattern!r} has a wildcard in its folder")
+            by_folder.setdefault(folder, []).append((name, table.name))
+    found: dict[str, tuple[str, str]] = {}
+    for folder, patterns in by_folder.items():
+        try:
+            entries = os.scandir(os.path.join(root, folder) if folder else root)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                table = next((t for name, t in patterns if fnmatch.fnmatchcase(entry.name, name)), None)
+                if table is None or not entry.is_file():
+                    continue
                 try:
-                    st = path.stat()
+                    st = entry.stat()
                 except FileNotFoundError:  # removed while we looked
                     continue
-                if path.is_file():
-                    found[os.path.relpath(path, root)] = (table.name, f"{st.st_mtime_ns}:{st.st_size}")
+                found[f"{folder}/{entry.name}" if folder else entry.name] = (table, f"{st.st_mtime_ns}:{st.st_size}")
     return found
 
 

@@ -80,7 +80,11 @@ def _warnings(cur) -> list[str]:
 def replace_partition(
     con: pymysql.Connection, table: LandingTable, data: pa.Table, start: dt.datetime, end: dt.datetime
 ) -> LoadResult:
-    """Make the rows of ``table`` with start <= partition_column < end exactly ``data``, atomically."""
+    """Make the rows of ``table`` with start <= partition_column < end exactly ``data``, atomically.
+
+    Rows already loaded are never replaced by nothing: a day that has no landing rows (its export has not
+    arrived, or came header-only) while MySQL holds rows for it is refused, and the day stays as it was.
+    """
     assert table.partition_column, f"{table.name} is not partitioned"
     col = table.partition_column
     if data.num_rows:
@@ -96,6 +100,11 @@ def replace_partition(
                 deleted = cur.execute(
                     f"DELETE FROM {_q(table.name)} WHERE {_q(col)} >= %s AND {_q(col)} < %s", (start, end)
                 )
+                if deleted and not data.num_rows:
+                    raise DataLoadError(
+                        f"{table.name}: the landing files hold no rows for [{start}, {end}), but MySQL holds "
+                        f"{deleted} row(s) loaded earlier: refusing to empty it (has the export for these days "
+                        "arrived?). To really empty it, delete the rows in MySQL.")
                 loaded = _load_data(cur, path, table.name, table) if data.num_rows else 0
                 _check_complete(con, cur, table, data, loaded)
                 con.commit()

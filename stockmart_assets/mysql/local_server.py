@@ -156,8 +156,12 @@ class LocalMariaDB:
         if port is None or not self._port_free(port):
             port = _free_port()
             self._write("port", str(port))
+        # Its own temporary directory: a server-side cursor (Connector/J's useCursorFetch) spools the result
+        # into a temporary table there, and a shared /tmp gets swept by other programs under it.
+        tmpdir = self.base / "tmp"
+        tmpdir.mkdir(parents=True, exist_ok=True)
         args = [
-            server, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
+            server, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}", f"--tmpdir={tmpdir}",
             f"--pid-file={self.pidfile}", f"--log-error={self.log}", f"--port={port}",
             "--bind-address=127.0.0.1", "--skip-name-resolve", "--local-infile=1",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin",

@@ -6,6 +6,13 @@ predicate picks the rows that break it. Both follow Deequ's own null handling: a
 ``between``, ``integral``...) lets NULL through, ``complete`` is the rule that catches it, and a
 column-against-column comparison (``ge``, ``within``) counts a NULL on either side as a failure.
 
+Two kinds compare rows with other rows, and are checked on a flag column the runner derives first, so that
+Deequ still verifies the whole suite in one scan of the data:
+- ``unique``: a window counts each key's rows. Deequ's own Uniqueness analyzer is a grouping analyzer, which
+  Deequ runs as a second pass over the data: for a frame read from MySQL that means persisting the partition
+  or reading it twice, and the gate measured 2.6-4x a bare scan that way (BENCHMARKS.md, section 3).
+- ``references``: a left join with the parent table's keys (broadcast when small) marks orphaned foreign keys.
+
 Nothing here imports pydeequ: ``add_to`` receives a ``pydeequ.checks.Check`` and calls its methods.
 """
 
@@ -23,6 +30,11 @@ LEVELS = (ERROR, WARNING)
 MISSING_SHARE_COLUMN = "__missing_share"
 
 
+def flag_column(rule: "Rule") -> str:
+    """The derived boolean column that is true on a row breaking a ``unique`` or ``references`` rule."""
+    return f"__{rule.kind}__{'__'.join(rule.columns)}"
+
+
 @dataclass(frozen=True)
 class Rule:
     """One constraint on a table. ``column`` is a tuple for compound keys and whole-row rules."""
@@ -33,7 +45,7 @@ class Rule:
     high: float | None = None
     inclusive: bool = True
     values: tuple[str, ...] = ()
-    other: str | tuple[str, ...] | None = None  # the column(s) compared against in ge / within
+    other: str | tuple[str, ...] | None = None  # column(s) compared in ge / within; (table, column) referenced
     level: str = ERROR
     description: str = ""
 
@@ -64,6 +76,11 @@ class Rule:
     def derived_columns(self) -> dict[str, str]:
         """Columns (name -> SQL) the frame needs before Deequ can check this rule."""
         return KINDS[self.kind].derived(self) if KINDS[self.kind].derived else {}
+
+    @property
+    def parent(self) -> tuple[str, str] | None:
+        """(parent table, parent column) of a ``references`` rule; the runner joins it in."""
+        return tuple(self.other) if self.kind == "references" else None
 
 
 @dataclass(frozen=True)
@@ -129,10 +146,16 @@ def _set(check: Any, scala_check: Any) -> Any:
     return check
 
 
-def _unique(check: Any, rule: Rule) -> Any:
-    if len(rule.columns) == 1:
-        return check.isUnique(rule.column)
-    return check.hasUniqueness(list(rule.columns), lambda uniqueness: uniqueness == 1.0)
+def _duplicated(rule: Rule) -> dict[str, str]:
+    # Deequ's semantics: a key is unique when it occurs once among the rows whose key is not all NULL.
+    keys = ", ".join(q(c) for c in rule.columns)
+    not_null = " OR ".join(f"{q(c)} IS NOT NULL" for c in rule.columns)
+    return {flag_column(rule): f"({not_null}) AND count(1) OVER (PARTITION BY {keys}) > 1"}
+
+
+def _flag_is_clear(check: Any, rule: Rule) -> Any:
+    """Deequ's compliance of 'the derived flag is not set' must be 1.0."""
+    return check.satisfies(f"NOT coalesce({q(flag_column(rule))}, false)", rule.description)
 
 
 def _numeric_range(check: Any, rule: Rule) -> Any:
@@ -155,12 +178,14 @@ KINDS: dict[str, Kind] = {
     ),
     "unique": Kind(
         describe=lambda r: f"{r.column if len(r.columns) == 1 else '(' + ', '.join(r.columns) + ')'} is unique",
-        add_to=lambda check, r, w: _unique(check, r),
-        # Deequ counts a key as unique when it occurs once among rows whose key is not all NULL.
-        violation=lambda r, w: (
-            f"({' OR '.join(f'{q(c)} IS NOT NULL' for c in r.columns)}) AND "
-            f"count(1) OVER (PARTITION BY {', '.join(q(c) for c in r.columns)}) > 1"
-        ),
+        derived=_duplicated,
+        add_to=lambda check, r, w: _flag_is_clear(check, r),
+        violation=lambda r, w: f"coalesce({q(flag_column(r))}, false)",
+    ),
+    "references": Kind(
+        describe=lambda r: f"{r.column} references {r.other[0]}",
+        add_to=lambda check, r, w: _flag_is_clear(check, r),
+        violation=lambda r, w: f"coalesce({q(flag_column(r))}, false)",
     ),
     "integral": Kind(
         describe=lambda r: f"{r.column} is integral",

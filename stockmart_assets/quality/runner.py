@@ -1,15 +1,16 @@
 """Run a suite through Deequ's VerificationSuite and profile columns with Deequ's ColumnProfilerRunner.
 
 Each rule becomes its own Deequ ``Check`` (named by the rule's description, at the rule's level), so every
-result maps back to exactly one rule; Deequ still computes all of them in shared passes over the data.
-For the failed rules, a few failing rows each are fetched in one more pass, with each rule's own predicate
-(``Rule.violation``).
+result maps back to exactly one rule. Deequ computes all of them in one scan of the data: rules that compare
+rows (uniqueness, foreign keys) are checked on flag columns derived beforehand (``rules``), so a frame read
+from MySQL is read once and need not be persisted. For the failed rules, a few failing rows each are fetched
+in one more pass, with each rule's own predicate (``Rule.violation``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from stockmart_assets.quality.rules import ERROR, Rule
 from stockmart_assets.quality.samples import SAMPLE_SIZE, sample_rows
@@ -61,6 +62,7 @@ class SuiteResult:
     table: str
     partition: str | None
     results: tuple[ConstraintResult, ...] = field(default_factory=tuple)
+    rows: int | None = None  # rows verified (Deequ's Size), when the run measured it
 
     @property
     def passed(self) -> bool:
@@ -81,17 +83,31 @@ class SuiteResult:
         return [r.as_record() for r in self.results]
 
 
-def run_suite(spark: SparkSession, df: DataFrame, suite: Suite, partition: str | None = None) -> SuiteResult:
-    """Verify ``df`` (one partition of ``suite.table``, or the whole table) against ``suite``.
+def run_suite(
+    spark: SparkSession,
+    df: DataFrame,
+    suite: Suite,
+    partition: str | None = None,
+    parents: Mapping[str, DataFrame] | None = None,
+) -> SuiteResult:
+    """Verify ``df`` (one partition of ``suite.table``, or the whole table) against ``suite``, in one scan.
 
-    Rules that check the partition's day are skipped when ``partition`` is None.
+    Rules that check the partition's day are skipped when ``partition`` is None; ``references`` rules are
+    checked against ``parents`` (table name -> frame) and skipped for a parent table it does not hold.
+    An empty frame yields ``rows == 0`` and Deequ's failures on empty data (the caller decides what an
+    empty partition means).
     """
     prepare_pydeequ()
+    from pydeequ.analyzers import Size
     from pydeequ.checks import Check, CheckLevel
-    from pydeequ.verification import VerificationSuite
+    from pydeequ.verification import VerificationResult, VerificationSuite
 
-    rules = [rule for rule in suite.rules if partition is not None or not rule.needs_partition]
-    checked = df
+    from stockmart_assets.quality.integrity import with_orphan_flags
+
+    parents = parents or {}
+    rules = [rule for rule in suite.rules if (partition is not None or not rule.needs_partition)
+             and (rule.parent is None or rule.parent[0] in parents)]
+    checked = with_orphan_flags(df, [rule for rule in rules if rule.parent], parents)
     for rule in rules:
         for name, sql in rule.derived_columns().items():
             if name not in checked.columns:
@@ -101,12 +117,16 @@ def run_suite(spark: SparkSession, df: DataFrame, suite: Suite, partition: str |
     for rule in rules:
         level = CheckLevel.Error if rule.level == ERROR else CheckLevel.Warning
         builder = builder.addCheck(rule.add_to(Check(spark, level, rule.description), partition))
+    size = Size()._set_jvm(spark._jvm)._analyzer_jvm
+    builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(size)
     verification = builder.run()
 
+    metrics = VerificationResult.successMetricsAsJson(spark, verification)
+    rows = next((int(m["value"]) for m in metrics if m["entity"] == "Dataset" and m["name"] == "Size"), None)
     by_check = {rule.description: rule for rule in rules}
     records = check_results(spark, verification)
     failed = [by_check[r["check"]] for r in records if r["constraint_status"] != "Success"]
-    samples = _failing_rows(checked, df.columns, failed, partition) if failed else {}
+    samples = _failing_rows(checked, df.columns, failed, partition) if failed and rows else {}
     results = [
         ConstraintResult(suite.table, partition, rule=by_check[r["check"]],
                          failing_rows=samples.get(r["check"], ()), **r)
@@ -114,7 +134,7 @@ def run_suite(spark: SparkSession, df: DataFrame, suite: Suite, partition: str |
     ]
     order = {rule.description: i for i, rule in enumerate(rules)}
     results.sort(key=lambda r: order[r.check])
-    return SuiteResult(suite.table, partition, tuple(results))
+    return SuiteResult(suite.table, partition, tuple(results), rows=rows)
 
 
 def check_results(spark: SparkSession, verification: Any) -> list[dict[str, str]]:
@@ -159,7 +179,8 @@ def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict
     prepare_pydeequ()
     from pydeequ.profiles import ColumnProfilerRunner, NumericColumnProfile
 
-    profiles = ColumnProfilerRunner(spark).onData(df).run().profiles
+    # No histograms (a grouping pass per low-cardinality column): the profile stores none of them.
+    profiles = ColumnProfilerRunner(spark).onData(df).withLowCardinalityHistogramThreshold(0).run().profiles
     rows = []
     for column in df.columns:
         profile = profiles[column]

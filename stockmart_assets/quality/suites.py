@@ -42,6 +42,12 @@ def missing_share_rule(table: LandingTable, max_share: float = DEFAULT_MAX_MISSI
     return Rule(tuple(table.column_names), "missing_share", high=max_share)
 
 
+def reference_rules(table: LandingTable) -> tuple[Rule, ...]:
+    """Referential integrity, from the contract's foreign keys: each must match a row of its parent table."""
+    return tuple(Rule(column, "references", other=(parent, parent_column))
+                 for column, parent, parent_column in table.parents)
+
+
 def with_max_missing_share(suite: Suite, max_share: float) -> Suite:
     """The same suite with another missing-cell threshold."""
     rules = tuple(
@@ -74,6 +80,7 @@ CUSTOMER_SUITE = Suite(CUSTOMER.name, (
     Rule("budget_id", "complete"),
     Rule("budget_id", "unique"),
     Rule("budget_id", "integral"),
+    *reference_rules(CUSTOMER),
     missing_share_rule(CUSTOMER),
 ))
 
@@ -101,6 +108,7 @@ TRADE_SUITE = Suite(TRADE.name, (
     Rule("quantity", "positive"),
     Rule("order_datetime", "complete"),
     Rule("order_datetime", "in_partition_day"),  # local (Seoul) wall-clock time, as stored
+    *reference_rules(TRADE),
     missing_share_rule(TRADE),
 ))
 

@@ -3,9 +3,19 @@
 dagster-duckdb deletes a partition and then inserts it as two autocommitted statements: a crash between them
 loses the partition. Here the client's connection wraps delete and insert in one transaction, and the type
 handler writes into tables created from the mart's declared schema (not inferred from the first frame).
+
+DuckDB lets one process at a time open a database file (the next gets "Could not set lock on file"), and
+dagster-duckdb answers that by retrying blind for ~100 s. Every connection here first takes an OS lock on
+``<database>.lock``, so concurrent runs and steps queue for the file instead of colliding. The
+``mart_warehouse`` pool (``instance.py``) keeps Dagster from starting two mart steps at once; this lock is what
+makes it exact, also where the pool is not enforced (an ephemeral instance; Dagster's SQLite storage, whose
+slot claim is not atomic) and for the quality checks, which write their results outside the pool.
 """
 
 import datetime as dt
+import fcntl
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -21,6 +31,39 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+_held: dict[str, int] = {}  # lock file -> depth, for this process (flock would block a second open of our own)
+_held_guard = threading.RLock()
+
+
+@contextmanager
+def writer_lock(database: str) -> Iterator[None]:
+    """Hold ``<database>.lock`` exclusively (waiting for another process to release it); re-entrant."""
+    if database in ("", ":memory:") or database.startswith(("md:", "motherduck:")):
+        yield
+        return
+    path = os.path.abspath(database) + ".lock"
+    with _held_guard:
+        if path in _held:
+            _held[path] += 1
+            try:
+                yield
+            finally:
+                _held[path] -= 1
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _held[path] = 1
+            try:
+                yield
+            finally:
+                del _held[path]
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
 def _table_exists(con, schema: str, table: str) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
@@ -33,7 +76,7 @@ class AtomicDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context, table_slice):
-        with DuckDbClient.connect(context, table_slice) as con:
+        with writer_lock(context.resource_config["database"]), DuckDbClient.connect(context, table_slice) as con:
             con.execute("BEGIN TRANSACTION").fetchall()
             try:
                 yield con
@@ -110,7 +153,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def _connect(self) -> Iterator:
-        with DuckDBResource(database=self.database).get_connection() as con:
+        with writer_lock(self.database), DuckDBResource(database=self.database).get_connection() as con:
             yield con
 
     def replace_day(self, table: MartTable, day: str, select_sql: str) -> int:

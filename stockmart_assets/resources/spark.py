@@ -2,8 +2,10 @@
 
 The checks of a run execute in one process (the in-process executor), so they share this session; a
 single-run backfill of 30 partitions starts Spark once. Tables are read from MySQL over JDBC with a pushed-down
-day filter, split into slices that Spark reads in parallel, and persisted (memory, spilling to disk) so the
-suite, the integrity check and the anomaly check of a partition read MySQL once.
+day filter, split into slices that Spark reads in parallel. A day's rows are not persisted: the suite verifies
+them in one scan (``quality.runner``), and persisting a million rows cost more than reading them again.
+Whole tables (the dimensions) are persisted (memory, spilling to disk): every partition's foreign-key check
+joins their keys.
 """
 
 import datetime as dt
@@ -42,7 +44,7 @@ class SparkResource(dg.ConfigurableResource):
         stop_spark()
 
     def read_mysql(self, mysql: MySQLResource, table: LandingTable, partition: str | None = None) -> "DataFrame":
-        """``table`` (or its rows of daily ``partition``) from MySQL, as a persisted DataFrame."""
+        """``table`` (persisted, reused within the run) or its rows of daily ``partition`` (read on each action)."""
         key = (table.name, partition)
         if key in self._cache:
             return self._cache[key]
@@ -56,8 +58,9 @@ class SparkResource(dg.ConfigurableResource):
         cols = ", ".join(f"`{c}`" for c in table.column_names)
         df = self.session().read.jdbc(url, f"(SELECT {cols} FROM `{table.name}`) AS t",
                                       predicates=_slices(table, partition, self.read_slices), properties=props)
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
-        self._cache[key] = df
+        if partition is None:
+            df = df.persist(StorageLevel.MEMORY_AND_DISK)
+            self._cache[key] = df
         return df
 
     def forget(self, table: str, partition: str | None) -> None:

@@ -76,3 +76,18 @@ def make_frame(spark, table: str, rows: list[tuple]):
     return df.select(*[
         F.to_timestamp(name).alias(name) if kind == "timestamp" else F.col(name) for name, kind in schema
     ])
+
+
+def parents_of(spark, table: str, rows: list[tuple]) -> dict:
+    """Parent frames holding exactly the foreign keys ``rows`` use: a key outside ``rows`` is an orphan."""
+    from stockmart_assets.landing.contract import TABLES
+
+    columns = [name for name, _ in SCHEMAS[table]]
+    frames = {}
+    for column, parent, parent_column in TABLES[table].parents:
+        i = columns.index(column)
+        kind = dict(SCHEMAS[parent])[parent_column]
+        keys = sorted({row[i] for row in rows if row[i] is not None})
+        frames[parent] = spark.createDataFrame([(float(key) if kind == "double" else key,) for key in keys],
+                                               f"`{parent_column}` {kind}")
+    return frames

@@ -1,30 +1,57 @@
-"""Orphaned foreign keys (the contract's parents: trade.customer_id -> customer.customer_id)."""
+"""Orphaned foreign keys (the contract's parents: trade.customer_id -> customer.customer_id), checked by Deequ
+in the suite's one scan."""
 
 from __future__ import annotations
 
 import pytest
 
-from quality_frames import SEED_ROWS, make_frame
-from stockmart_assets.landing.contract import TRADE
-from stockmart_assets.quality.integrity import orphans
+from quality_frames import SEED_PARTITION, SEED_ROWS, make_frame
+from stockmart_assets.quality.integrity import with_orphan_flags
+from stockmart_assets.quality.runner import run_suite
+from stockmart_assets.quality.rules import flag_column
+from stockmart_assets.quality.suites import TRADE_SUITE
 
 pytestmark = pytest.mark.spark
 
+CUSTOMER_REF = TRADE_SUITE.rule("customer_id references customer")
+STOCK_REF = TRADE_SUITE.rule("stock_id references stocks")
 
-def test_orphans_counts_and_samples_children_without_parent(spark):
-    column, parent_table, parent_column = TRADE.parents[0]
-    customers = make_frame(spark, parent_table, SEED_ROWS[parent_table])  # customers 1..5
+
+def seed_parents(spark):
+    return {"customer": make_frame(spark, "customer", SEED_ROWS["customer"]),  # customers 1..5
+            "stocks": make_frame(spark, "stocks", SEED_ROWS["stocks"])}
+
+
+def test_orphans_fail_their_rule_with_a_sample(spark):
     trades = make_frame(spark, "trade", SEED_ROWS["trade"] + [(106, None, 2, "매도", 25, "2024-12-26 23:59:00")])
 
-    count, sample = orphans(spark, trades, column, customers, parent_column)
+    result = run_suite(spark, trades, TRADE_SUITE, SEED_PARTITION, seed_parents(spark))
 
-    assert count == 1  # customer 14 (order 104) is not among the five; a NULL customer is no orphan
-    assert sample == [{"order_id": 104.0, "customer_id": 14.0, "stock_id": 5.0, "trade_type": "매도",
-                       "quantity": 15.0, "order_datetime": "2024-12-26 14:22:00"}]
+    # customer 14 (order 104) is not among the five; a NULL customer is no orphan (completeness catches it).
+    assert {r.check for r in result.failures} == {"customer_id references customer", "customer_id is complete"}
+    failed = result.result("customer_id references customer")
+    assert failed.constraint_message == "Value: 0.8333333333333334 does not meet the constraint requirement!"
+    assert failed.failing_rows == ({"order_id": 104.0, "customer_id": 14.0, "stock_id": 5.0, "trade_type": "매도",
+                                    "quantity": 15.0, "order_datetime": "2024-12-26 14:22:00"},)
+    assert result.rows == 6
 
 
-def test_no_orphans(spark):
-    stocks = make_frame(spark, "stocks", SEED_ROWS["stocks"])
+def test_flags_keep_every_row_even_with_duplicate_parent_keys(spark):
+    trades = make_frame(spark, "trade", SEED_ROWS["trade"])
+    customers = make_frame(spark, "customer", SEED_ROWS["customer"] * 3)  # a parent key repeated must not fan out
+
+    flagged = with_orphan_flags(trades, [CUSTOMER_REF], {"customer": customers})
+
+    assert flagged.count() == len(SEED_ROWS["trade"])
+    orphans = flagged.where(f"`{flag_column(CUSTOMER_REF)}`").select("order_id").collect()
+    assert [row.order_id for row in orphans] == [104.0]
+
+
+def test_references_are_skipped_without_their_parent(spark):
     trades = make_frame(spark, "trade", SEED_ROWS["trade"])
 
-    assert orphans(spark, trades, "stock_id", stocks, "stock_id") == (0, [])
+    result = run_suite(spark, trades, TRADE_SUITE, SEED_PARTITION, {"stocks": seed_parents(spark)["stocks"]})
+
+    assert result.passed
+    checks = {r.check for r in result.results}
+    assert STOCK_REF.description in checks and CUSTOMER_REF.description not in checks

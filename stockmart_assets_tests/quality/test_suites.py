@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quality_frames import SCHEMAS, SEED_PARTITION, SEED_ROWS, make_frame, typed
+from quality_frames import SCHEMAS, SEED_PARTITION, SEED_ROWS, make_frame, parents_of, typed
 from stockmart_assets.quality.runner import run_suite
 from stockmart_assets.quality.suites import SEED_CUSTOMER_SUITE, SUITES, with_max_missing_share
 
@@ -52,7 +52,8 @@ BAD = {
         "age is between 18 and 150 (exclusive)": case({"age": 18}),
         "budget_id is complete": case({"budget_id": None}),
         "budget_id is unique": case({"budget_id": 100001}),
-        "budget_id is integral": case({"budget_id": 100057.5}),
+        "budget_id is integral": case({"budget_id": 100057.5}, also=("budget_id references budget",)),
+        "budget_id references budget": case({"budget_id": 999999}),
         "share of missing cells is below 20%": case(
             {"name": None, "sex": None, "age": None, "budget_id": None},
             also=("customer_id is unique", "name is complete", "budget_id is complete"), copies=COPIES),
@@ -72,9 +73,9 @@ BAD = {
         "order_id is unique": case({"order_id": 101}),
         "order_id is integral": case({"order_id": 106.5}),
         "customer_id is complete": case({"customer_id": None}),
-        "customer_id is integral": case({"customer_id": 9.5}),
+        "customer_id is integral": case({"customer_id": 9.5}, also=("customer_id references customer",)),
         "stock_id is complete": case({"stock_id": None}),
-        "stock_id is integral": case({"stock_id": 2.5}),
+        "stock_id is integral": case({"stock_id": 2.5}, also=("stock_id references stocks",)),
         "trade_type is complete": case({"trade_type": None}),
         "trade_type is one of 매수, 매도": case({"trade_type": "매입"}),
         "quantity is complete": case({"quantity": None}),
@@ -82,6 +83,8 @@ BAD = {
         "quantity is positive": case({"quantity": 0}),
         "order_datetime is complete": case({"order_datetime": None}),
         "order_datetime is inside the partition's day": case({"order_datetime": "2024-12-27 00:00:00"}),
+        "customer_id references customer": case({"customer_id": 99}),
+        "stock_id references stocks": case({"stock_id": 99}),
         "share of missing cells is below 20%": case(
             {"customer_id": None, "stock_id": None, "trade_type": None, "quantity": None},
             also=("order_id is unique", "customer_id is complete", "stock_id is complete",
@@ -127,9 +130,10 @@ def test_every_rule_has_a_crafted_bad_row():
 
 @pytest.mark.parametrize("table", SUITES)
 def test_default_suite_passes_on_seed_rows(spark, table):
-    df = make_frame(spark, table, SEED_ROWS[table] + [TEMPLATES[table]])
+    rows = SEED_ROWS[table] + [TEMPLATES[table]]
+    df = make_frame(spark, table, rows)
 
-    result = run_suite(spark, df, SUITES[table], SEED_PARTITION)
+    result = run_suite(spark, df, SUITES[table], SEED_PARTITION, parents_of(spark, table, rows))
 
     assert result.passed, [r.as_record() for r in result.failures]
     assert [r.check for r in result.results] == [rule.description for rule in SUITES[table].rules]
@@ -143,8 +147,9 @@ def test_crafted_row_breaks_its_rule(spark, table, description):
     columns = [name for name, _ in SCHEMAS[table]]
     bad = tuple(overrides.get(column, value) for column, value in zip(columns, TEMPLATES[table]))
     df = make_frame(spark, table, SEED_ROWS[table] + [bad] * copies)
+    parents = parents_of(spark, table, SEED_ROWS[table] + [TEMPLATES[table]])  # the crafted key is not among them
 
-    result = run_suite(spark, df, SUITES[table], SEED_PARTITION)
+    result = run_suite(spark, df, SUITES[table], SEED_PARTITION, parents)
 
     assert not result.passed
     assert {r.check for r in result.failures} == {description, *also}
