@@ -186,7 +186,7 @@ def build_profiles_asset(name: str, tables: list[LandingTable]) -> dg.AssetsDefi
         partitions_def=daily_partitions if partitioned else None, group_name="quality", kinds={"spark", "deequ"},
         required_resource_keys={"spark", "mysql", "warehouse"},
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        description=f"Deequ's column profiler for {', '.join(t.name for t in tables)}"
+        description=f"Deequ's column profile for {', '.join(t.name for t in tables)}"
                     + (" (one day)" if partitioned else "") + ": completeness, approximate distinct count, data "
                     "type and, for numbers, mean, stddev, min and max. Stored in the mart's column_profiles table.",
     )
@@ -209,15 +209,9 @@ def _profile(context, tables: list[LandingTable], partitions: list[str | None]) 
     for table in tables:
         for partition in partitions:
             df = res.spark.read_mysql(res.mysql, table, partition)
-            if partition is not None:  # the profiler makes several passes: read the day from MySQL once
-                df = df.persist()
-            try:
-                if df.isEmpty():  # Deequ's profiler refuses an empty frame; a day without rows has no profile
-                    continue
-                rows = profile_columns(spark, df, table.name)
-            finally:
-                if partition is not None:
-                    df.unpersist()
+            rows = profile_columns(spark, df, table.name)  # one scan
+            if not any(r["completeness"] is not None for r in rows):  # a day without rows has no profile
+                continue
             day = dt.date.fromisoformat(partition) if partition else None
             data = [{"table_name": table.name, "partition_date": day, "run_time": now, "column_name": r["column"],
                      **{k: r[k] for k in ("completeness", "data_type", "spark_type")},

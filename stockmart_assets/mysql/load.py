@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import duckdb
 import pyarrow as pa
@@ -200,24 +201,28 @@ def _explain_skips(con, table: LandingTable, data: pa.Table) -> str:
     return "\n".join(lines)
 
 
-def read_rows(con: pymysql.Connection, table: LandingTable, start: dt.datetime | None = None,
-              end: dt.datetime | None = None, batch_rows: int = 100_000) -> pa.Table:
-    """Stream a table (or one partition window of it) out of MySQL into Arrow."""
+def read_rows(params: dict, table: LandingTable, start: dt.datetime | None = None,
+              end: dt.datetime | None = None) -> pa.Table:
+    """A table (or one partition window of it) out of MySQL, as Arrow in the contract's types, ordered by key.
+
+    connectorx reads the result straight into Arrow (in Rust): 0.6 s for a million trades, where pymysql
+    decoding row by row took 9.7 s (BENCHMARKS.md). ``params`` are ``MySQLResource.connection_params()``.
+    """
+    import connectorx as cx
+
     cols = [c.name for c in table.columns]
     sql = f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(table.name)}"
-    params: tuple = ()
-    if start is not None:
-        sql += f" WHERE {_q(table.partition_column)} >= %s AND {_q(table.partition_column)} < %s"
-        params = (start, end)
+    if start is not None:  # datetimes of our own partition window, not text from outside: safe to inline
+        sql += (f" WHERE {_q(table.partition_column)} >= '{start:%Y-%m-%d %H:%M:%S}'"
+                f" AND {_q(table.partition_column)} < '{end:%Y-%m-%d %H:%M:%S}'")
     sql += f" ORDER BY {', '.join(_q(k) for k in table.key)}"
+    url = (f"mysql://{quote(params['user'], safe='')}:{quote(params['password'], safe='')}"
+           f"@{params['host']}:{params['port']}/{quote(params['database'], safe='')}")
     schema = arrow_schema(table)
-    batches = []
-    with con.cursor(pymysql.cursors.SSCursor) as cur:
-        cur.execute(sql, params)
-        while rows := cur.fetchmany(batch_rows):
-            batches.append(pa.RecordBatch.from_arrays(
-                [pa.array(list(col), type=schema.field(i).type) for i, col in enumerate(zip(*rows))], schema=schema))
-    return pa.Table.from_batches(batches, schema=schema)
+    data = cx.read_sql(url, sql, return_type="arrow")
+    if data.num_rows == 0:
+        return schema.empty_table()
+    return pa.Table.from_arrays([data.column(c).cast(schema.field(c).type) for c in cols], schema=schema)
 
 
 def arrow_schema(table: LandingTable) -> pa.Schema:

@@ -1,4 +1,4 @@
-"""Run a suite through Deequ's VerificationSuite and profile columns with Deequ's ColumnProfilerRunner.
+"""Run a suite through Deequ's VerificationSuite, and profile columns with Deequ's analyzers.
 
 Each rule becomes its own Deequ ``Check`` (named by the rule's description, at the rule's level), so every
 result maps back to exactly one rule. Deequ computes all of them in one scan of the data: rules that compare
@@ -169,32 +169,71 @@ def _failing_rows(
     return {description: tuple(rows) for description, rows in samples.items()}
 
 
+_INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+_FRACTIONAL = ("float", "double", "decimal")
+
+
 def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict[str, Any]]:
     """Deequ's column profile: completeness, approximate distinct count, data type, numeric statistics.
 
-    ``data_type`` is Deequ's (Integral, Fractional, String, Boolean...; it calls timestamps String),
-    ``spark_type`` the frame's. ``mean``, ``stddev``, ``min`` and ``max`` are None for columns Deequ does
-    not profile as numeric.
+    The metrics of Deequ's ColumnProfiler, computed by Deequ's analyzers in one scan (``AnalysisRunner``):
+    the profiler itself makes two to three passes (generic statistics, numeric statistics, histograms) and
+    took 10-18 s on a million trades where one pass takes ~2 s (BENCHMARKS.md). ``data_type`` is decided as
+    the profiler does: from the schema for numeric columns (Integral, Fractional), by Deequ's ``DataType``
+    inference for the others (it calls timestamps String); ``spark_type`` is the frame's. ``mean``,
+    ``stddev``, ``min`` and ``max`` are given for numeric columns, None for the others.
     """
     prepare_pydeequ()
-    from pydeequ.profiles import ColumnProfilerRunner, NumericColumnProfile
+    from pydeequ.analyzers import (AnalysisRunner, AnalyzerContext, ApproxCountDistinct, Completeness,
+                                   DataType, Maximum, Mean, Minimum, Size, StandardDeviation)
 
-    # No histograms (a grouping pass per low-cardinality column): the profile stores none of them.
-    profiles = ColumnProfilerRunner(spark).onData(df).withLowCardinalityHistogramThreshold(0).run().profiles
+    kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+    numeric = {c: _numeric_kind(t) for c, t in kinds.items() if _numeric_kind(t)}
+    builder = AnalysisRunner(spark).onData(df).addAnalyzer(Size())
+    for column in df.columns:
+        builder = builder.addAnalyzer(Completeness(column)).addAnalyzer(ApproxCountDistinct(column))
+        analyzers = (Mean, StandardDeviation, Minimum, Maximum) if column in numeric else (DataType,)
+        for analyzer in analyzers:
+            builder = builder.addAnalyzer(analyzer(column))
+    metrics: dict[str, dict[str, float]] = {}
+    for m in AnalyzerContext.successMetricsAsJson(spark, builder.run()):
+        metrics.setdefault(m["instance"], {})[m["name"]] = m["value"]
+
     rows = []
     for column in df.columns:
-        profile = profiles[column]
-        numeric = isinstance(profile, NumericColumnProfile)
+        got = metrics.get(column, {})
         rows.append({
             "table": table,
             "column": column,
-            "completeness": profile.completeness,
-            "approx_distinct": profile.approximateNumDistinctValues,
-            "data_type": profile.dataType,
-            "spark_type": df.schema[column].dataType.simpleString(),
-            "mean": profile.mean if numeric else None,
-            "stddev": profile.stdDev if numeric else None,
-            "min": profile.minimum if numeric else None,
-            "max": profile.maximum if numeric else None,
+            "completeness": got.get("Completeness"),
+            "approx_distinct": got.get("ApproxCountDistinct"),
+            "data_type": numeric.get(column) or _inferred_type(got),
+            "spark_type": kinds[column],
+            "mean": got.get("Mean"),
+            "stddev": got.get("StandardDeviation"),
+            "min": got.get("Minimum"),
+            "max": got.get("Maximum"),
         })
     return rows
+
+
+def _numeric_kind(spark_type: str) -> str | None:
+    if spark_type.startswith(_INTEGRAL):
+        return "Integral"
+    if spark_type.startswith(_FRACTIONAL):
+        return "Fractional"
+    return None
+
+
+def _inferred_type(metrics: dict[str, float]) -> str:
+    """Deequ's DataTypeHistogram.determineType over the DataType analyzer's counts (NULLs count as Unknown)."""
+    seen = {kind for kind in ("String", "Boolean", "Fractional", "Integral")
+            if metrics.get(f"Histogram.abs.{kind}", 0) > 0}
+    if not seen:
+        return "Unknown"
+    if "String" in seen or ("Boolean" in seen and len(seen) > 1):
+        return "String"
+    for kind in ("Boolean", "Fractional", "Integral"):
+        if kind in seen:
+            return kind
+    return "Unknown"

@@ -113,7 +113,7 @@ class MySQLIOManager(dg.ConfigurableIOManager):
         from stockmart_assets.mysql import load
 
         table = TABLES[context.upstream_output.asset_key.path[-1]]
-        with self.mysql.connect() as con:
-            if context.has_asset_partitions:
-                return load.read_rows(con, table, *partition_window(context.asset_partition_keys))
-            return load.read_rows(con, table)
+        if context.has_asset_partitions:
+            return load.read_rows(self.mysql.connection_params(), table,
+                                  *partition_window(context.asset_partition_keys))
+        return load.read_rows(self.mysql.connection_params(), table)
