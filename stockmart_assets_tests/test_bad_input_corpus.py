@@ -419,6 +419,9 @@ def stage(mysql_server, tmp_path_factory):
         mp.setenv("STOCKMART_HOME", str(work / "home"))
         for name in ("STOCKMART_LAKE_DIR", "STOCKMART_LANDING_DIR", "STOCKMART_SPARK_MASTER"):
             mp.delenv(name, raising=False)
+        # A session left running by earlier tests (the quality tests' session fixture) would be reused, and this
+        # module would start none: start from no JVM, so the module starts exactly its own.
+        quality_spark.stop_spark()
         s = Stage(work, dg.DagsterInstance.ephemeral(), mysql_server, str(work / "home" / "warehouse.duckdb"),
                   quality_spark.starts)
         try:

@@ -209,9 +209,9 @@ def _profile(context, tables: list[LandingTable], partitions: list[str | None]) 
     for table in tables:
         for partition in partitions:
             df = res.spark.read_mysql(res.mysql, table, partition)
-            rows = profile_columns(spark, df, table.name)  # one scan
-            if not any(r["completeness"] is not None for r in rows):  # a day without rows has no profile
+            if df.isEmpty():  # a day without rows has no profile (and Deequ cannot report one: NaN ratios)
                 continue
+            rows = profile_columns(spark, df, table.name)  # one scan
             day = dt.date.fromisoformat(partition) if partition else None
             data = [{"table_name": table.name, "partition_date": day, "run_time": now, "column_name": r["column"],
                      **{k: r[k] for k in ("completeness", "data_type", "spark_type")},

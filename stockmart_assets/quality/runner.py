@@ -181,7 +181,8 @@ def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict
     took 10-18 s on a million trades where one pass takes ~2 s (BENCHMARKS.md). ``data_type`` is decided as
     the profiler does: from the schema for numeric columns (Integral, Fractional), by Deequ's ``DataType``
     inference for the others (it calls timestamps String); ``spark_type`` is the frame's. ``mean``,
-    ``stddev``, ``min`` and ``max`` are given for numeric columns, None for the others.
+    ``stddev``, ``min`` and ``max`` are given for numeric columns, None for the others, and for every column
+    of an empty frame (Deequ has no value for them).
     """
     prepare_pydeequ()
     from pydeequ.analyzers import (AnalysisRunner, AnalyzerContext, ApproxCountDistinct, Completeness,
@@ -196,7 +197,8 @@ def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict
         for analyzer in analyzers:
             builder = builder.addAnalyzer(analyzer(column))
     metrics: dict[str, dict[str, float]] = {}
-    for m in AnalyzerContext.successMetricsAsJson(spark, builder.run()):
+    # As a frame, not JSON: Deequ's JSON writer refuses the NaN ratios of an empty column's type histogram.
+    for m in AnalyzerContext.successMetricsAsDataFrame(spark, builder.run()).collect():
         metrics.setdefault(m["instance"], {})[m["name"]] = m["value"]
 
     rows = []

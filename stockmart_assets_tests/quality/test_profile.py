@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from quality_frames import SEED_ROWS, make_frame
+from quality_frames import SCHEMAS, SEED_ROWS, make_frame
 from stockmart_assets.quality.runner import profile_columns
 
 pytestmark = pytest.mark.spark
@@ -33,3 +33,11 @@ def test_profile_reports_completeness_distinct_type_and_numeric_stats(spark):
     assert (trade_type["data_type"], trade_type["approx_distinct"]) == ("String", 2)
     assert trade_type["mean"] is trade_type["stddev"] is trade_type["min"] is trade_type["max"] is None
     assert profile["order_datetime"]["spark_type"] == "timestamp"
+
+
+def test_an_empty_frame_has_no_statistics(spark):
+    profile = {p["column"]: p for p in profile_columns(spark, make_frame(spark, "trade", []), "trade")}
+
+    assert list(profile) == [name for name, _ in SCHEMAS["trade"]]
+    assert {(p["completeness"], p["mean"], p["min"]) for p in profile.values()} == {(None, None, None)}
+    assert profile["quantity"]["data_type"] == "Fractional"  # from the schema, as Deequ's profiler does
