@@ -16,8 +16,9 @@ def test_local_server_starts_once_is_reused_and_stops(tmp_path, mysql_server):
     assert server.ensure() == url and server.running_pid() == pid
     assert oct((tmp_path / "mariadb" / "password").stat().st_mode & 0o777) == "0o600"
     with mysql_connect(url) as con, con.cursor() as cur:
-        cur.execute("SELECT @@local_infile, @@character_set_server, @@bind_address")
-        assert cur.fetchone() == (1, "utf8mb4", "127.0.0.1")
+        cur.execute("SELECT @@local_infile, @@character_set_server, @@bind_address, @@tmpdir")
+        # Its own tmpdir: server-side cursors (Spark's JDBC reads) spool there, and a shared /tmp gets swept.
+        assert cur.fetchone() == (1, "utf8mb4", "127.0.0.1", str((tmp_path / "mariadb" / "tmp").resolve()))
     assert server.stop()
     assert server.running_pid() is None
     assert server.ensure() == url, "a restart keeps the port and the credentials"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from stockmart_assets_tests.conftest import mysql_connect, table_state, write_landing
+from stockmart_assets_tests.conftest import mysql_connect, table_state
 from stockmart_assets_tests.pipeline import DIMENSIONS, FACTS, load_all, materialize
 
 pytestmark = pytest.mark.mysql

@@ -63,12 +63,6 @@ class SparkResource(dg.ConfigurableResource):
             self._cache[key] = df
         return df
 
-    def forget(self, table: str, partition: str | None) -> None:
-        """Drop a cached read (after the table changed within the run)."""
-        df = self._cache.pop((table, partition), None)
-        if df is not None:
-            df.unpersist()
-
 
 def _slices(table: LandingTable, partition: str | None, n: int) -> list[str]:
     """WHERE clauses that together select the table or the day exactly once, for parallel JDBC reads."""
