@@ -11,23 +11,17 @@ does not: the quality checks and profiles (they write their results there), and 
 storage lets claim the one slot at the same instant.
 """
 
-import warnings
-
 import dagster as dg
 
-# Single-run backfills and partitioned asset checks are beta/preview in Dagster 1.13; we use them on purpose.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-
-from stockmart_assets.assets.market import market_assets, market_checks  # noqa: E402
-from stockmart_assets.assets.mart import mart_assets  # noqa: E402
-from stockmart_assets.assets.mysql import mysql_assets  # noqa: E402
-from stockmart_assets.assets.quality import quality_assets, quality_checks  # noqa: E402
-from stockmart_assets.assets.raw import raw_assets  # noqa: E402
-from stockmart_assets.environment import build_resources  # noqa: E402
-from stockmart_assets.jobs import daily_job, dimensions_job, market_job, refresh_job  # noqa: E402
-from stockmart_assets.schedules import daily, market_daily, refresh_30min  # noqa: E402
-from stockmart_assets.sensors import landing_files, mysql_trade_changes  # noqa: E402
+from stockmart_assets.assets.market import market_assets, market_checks
+from stockmart_assets.assets.mart import mart_assets
+from stockmart_assets.assets.mysql import mysql_assets
+from stockmart_assets.assets.quality import quality_assets, quality_checks
+from stockmart_assets.assets.raw import raw_assets
+from stockmart_assets.environment import build_resources
+from stockmart_assets.jobs import daily_job, dimensions_job, market_job, refresh_job
+from stockmart_assets.schedules import daily, market_daily, refresh_30min
+from stockmart_assets.sensors import landing_files, mysql_trade_changes
 
 
 # Dagster's own choice of `multiprocess:` or `in_process:` (same config fields), with in-process as the default.

@@ -8,11 +8,11 @@ names a server), a parquet lake on disk. PROD reads every location and credentia
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import dagster as dg
 
 from stockmart_assets.assets.quality import QualityResource
+from stockmart_assets.paths import landing_dir, stockmart_home
 from stockmart_assets.resources.lake import LakeIOManager
 from stockmart_assets.resources.landing import LandingResource
 from stockmart_assets.resources.mysql import MySQLIOManager, MySQLResource
@@ -26,15 +26,6 @@ def get_env() -> str:
     if env not in (LOCAL, PROD):
         raise ValueError(f"STOCKMART_ENV must be LOCAL or PROD, not {env!r}")
     return env
-
-
-def stockmart_home() -> Path:
-    """The project's working folder: local database, lake, sample landing files, Dagster's home."""
-    return Path(os.getenv("STOCKMART_HOME", ".stockmart")).resolve()
-
-
-def landing_dir() -> Path:
-    return Path(os.getenv("STOCKMART_LANDING_DIR") or stockmart_home() / "landing").resolve()
 
 
 def _env_or(name: str, default: str) -> str | dg.EnvVar:

@@ -38,6 +38,7 @@ CONCURRENCY = {"pools": {"granularity": "op", "default_limit": WAREHOUSE_WRITERS
 DAGSTER_YAML_HEADER = """\
 # Written by `stockmart` because this Dagster home had no dagster.yaml; edit freely, it is never overwritten.
 # mart_warehouse: DuckDB has one writer at a time, so at most one mart step runs at once, across all runs.
+# telemetry: off here; set `enabled: true` to send Dagster its anonymous usage statistics.
 """
 
 
@@ -46,7 +47,8 @@ def write_dagster_yaml(home: str | os.PathLike) -> bool:
     path = Path(home) / "dagster.yaml"
     try:
         with path.open("x", encoding="utf-8") as f:  # "x": never replaces a file, even one created meanwhile
-            f.write(DAGSTER_YAML_HEADER + yaml.safe_dump({"concurrency": CONCURRENCY}, sort_keys=False))
+            f.write(DAGSTER_YAML_HEADER + yaml.safe_dump({"concurrency": CONCURRENCY, "telemetry": {"enabled": False}},
+                                                         sort_keys=False))
     except FileExistsError:
         return False
     return True
@@ -68,6 +70,37 @@ def ensure_pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
     for pool, limit in missing.items():
         storage.set_concurrency_slots(pool, limit)
     return missing
+
+
+RUNNER_PID_TAG = "stockmart/pid"  # on the runs `stockmart run` executes in its own process
+
+
+def fail_runs_of_dead_processes(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs a killed `stockmart run` left unfinished; return their ids.
+
+    `stockmart run` executes in its own process, where no daemon watches: if that process is killed its run
+    stays STARTED, and would look like work in progress for ever.
+    """
+    ended = []
+    in_flight = instance.get_run_records(dg.RunsFilter(statuses=[
+        dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
+    for record in in_flight:
+        run = record.dagster_run
+        pid = run.tags.get(RUNNER_PID_TAG)
+        if pid and pid.isdigit() and not _is_alive(int(pid)):
+            instance.report_run_failed(run, f"the process that ran it (pid {pid}) is gone")
+            ended.append(run.run_id)
+    return ended
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def free_slots_of_finished_runs(instance: dg.DagsterInstance) -> int:

@@ -1,6 +1,8 @@
 """Schedules, on the service's clock (Asia/Seoul).
 
-- ``daily``: at 01:00 Seoul time, yesterday's partition, end to end. On by default.
+- ``daily``: at 01:00 Seoul time, yesterday's partition, end to end, whatever changed. Off by default: the
+  ``landing_files`` sensor already runs each day when its files arrive; this is for a deployment that wants
+  a fixed time instead.
 - ``market_daily``: at 09:30 Seoul time, yesterday's market data (off by default: it calls the internet).
 - ``refresh_30min``: the seed's habit of refreshing every 30 minutes, as an option (off by default): today's
   partition, so intraday trades reach the mart through the same gates.
@@ -15,7 +17,7 @@ from stockmart_assets.landing.contract import SERVICE_TIMEZONE
 
 
 @dg.schedule(name="daily", job=daily_job, cron_schedule="0 1 * * *", execution_timezone=SERVICE_TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.RUNNING)
+             default_status=dg.DefaultScheduleStatus.STOPPED)
 def daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = (context.scheduled_execution_time.date() - dt.timedelta(days=1)).isoformat()
     return dg.RunRequest(partition_key=day, run_key=f"daily:{day}")

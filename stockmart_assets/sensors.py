@@ -1,16 +1,16 @@
 """Sensors: new landing files, and rows the trading service writes straight into MySQL.
 
-- ``landing_files``: a new or changed file (by mtime and size) requests runs for exactly the days it touches;
-  the run key is the day plus the versions of the files behind it, so a file version never runs twice, and the
-  cursor (every file's version) survives restarts. Dimension files come first: facts wait until the dimension
-  run of the current exports has succeeded (their foreign keys point at it).
+- ``landing_files``: runs what the landing folder holds and the instance has not loaded (``ledger``): the
+  dimension exports first, then each block of consecutive changed days as one run. What `stockmart run` loaded
+  counts as loaded here too, so nothing runs twice. Run keys carry the landing versions, so a version whose
+  run failed is not retried by the sensor (fix the file, or `stockmart run` retries it). The cursor caches
+  the days each file touches and the units already found loaded, so a tick reads just new or changed files
+  and asks the instance about just the units that changed or are not loaded yet.
 - ``mysql_trade_changes``: the service also writes trades into MySQL directly. Every tick takes a per-day
   fingerprint of the trade table (count, max order_id and an XOR of row CRC32s) and refreshes, for the days
-  whose fingerprint moved, only the quality checks of mysql/trade and the day's mart partitions. The seed
-  re-copied every table every 30 minutes; this moves only what changed. Off by default.
+  whose fingerprint moved, only the quality checks of mysql/trade and the day's mart partitions. Off by default.
 """
 
-import hashlib
 import json
 
 import dagster as dg
@@ -21,61 +21,61 @@ from stockmart_assets.partitions import daily_partitions
 from stockmart_assets.resources.landing import LandingResource
 from stockmart_assets.resources.mysql import MySQLResource
 
-MAX_FILES_PER_TICK = 500  # a backlog of 10,000 new files is worked off over several ticks, each under a second
-DIMENSION_TABLES = ("budget", "customer", "stocks")
+# Files whose days are read per tick: a backlog of 10,000 new files is worked off over a few ticks, each about a
+# second; no run is requested until every file has been read, so no day is loaded from half its files.
+MAX_FILES_PER_TICK = 2000
 
 
-def _digest(items) -> str:
-    return hashlib.sha1(json.dumps(sorted(items)).encode()).hexdigest()[:16]
-
-
-def _run_succeeded(instance: dg.DagsterInstance, run_key: str) -> bool:
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)
-    return bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
-
-
-@dg.sensor(name="landing_files", minimum_interval_seconds=30, jobs=[dimensions_job, daily_job], default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Runs the days that new or changed landing files touch (dimension exports first).")
+@dg.sensor(name="landing_files", minimum_interval_seconds=30, jobs=[dimensions_job, daily_job],
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Loads what the landing folder holds that is not loaded yet (dimension exports first).")
 def landing_files(context: dg.SensorEvaluationContext, landing: LandingResource):
+    from stockmart_assets import ledger
     from stockmart_assets.landing.scan import days_touched, file_versions
 
-    state = json.loads(context.cursor) if context.cursor else {"files": {}, "dimensions_run": None}
-    seen: dict[str, str] = state["files"]
-    current = file_versions(landing.path)
-    changed = {p: v for p, v in current.items() if seen.get(p) != v[1]}
-    requests, skip_reason = [], None
+    state = json.loads(context.cursor) if context.cursor else {}
+    known: dict[str, list] = state.get("files", {})  # path -> [version, days]: a cache, nothing more
+    loaded: dict[str, str] = state.get("loaded", {})  # unit -> version found loaded: not asked again
+    versions = file_versions(landing.path)
+    unread = sorted(p for p, (t, v) in versions.items()
+                    if TABLES[t].partition_column and (p not in known or known[p][0] != v))
+    for table in {versions[p][0] for p in unread[:MAX_FILES_PER_TICK]}:
+        batch = [p for p in unread[:MAX_FILES_PER_TICK] if versions[p][0] == table]
+        for path, days in days_touched(TABLES[table], landing.path, batch).items():
+            known[path] = [versions[path][1], days]
+    known = {p: v for p, v in known.items() if p in versions}
+    if len(unread) > MAX_FILES_PER_TICK:
+        return dg.SensorResult(cursor=json.dumps({"files": known, "loaded": loaded}), skip_reason=(
+            f"read {MAX_FILES_PER_TICK} of {len(unread)} new landing files; runs wait until all are read"))
 
-    dims = {p: v for p, v in changed.items() if v[0] in DIMENSION_TABLES}
-    if dims:
-        versions = [(p, v[1]) for p, v in current.items() if v[0] in DIMENSION_TABLES]
-        key = f"dimensions:{_digest(versions)}"
-        requests.append(dg.RunRequest(job_name="dimensions", run_key=key, tags={"stockmart/trigger": "landing"}))
-        state["dimensions_run"] = key
-        seen.update({p: v[1] for p, v in dims.items()})
-
-    facts = sorted((p, v) for p, v in changed.items() if v[0] not in DIMENSION_TABLES)
-    dims_run = state.get("dimensions_run")
-    if facts and dims_run and not _run_succeeded(context.instance, dims_run):
-        skip_reason = f"waiting for the dimension run {dims_run} before loading {len(facts)} fact file(s)"
-        facts = []
-    facts = facts[:MAX_FILES_PER_TICK]
-    days: dict[str, list[tuple[str, str]]] = {}
-    for table in {v[0] for _, v in facts}:
-        files = [p for p, v in facts if v[0] == table]
-        for path, touched in days_touched(TABLES[table], landing.path, files).items():
-            for day in touched:
-                days.setdefault(day, []).append((path, current[path][1]))
-    for day, versions in sorted(days.items()):
-        if not daily_partitions.has_partition_key(day):  # not get_partition_keys(): that lists every day since 2020
-            context.log.warning(f"{day} is outside the daily partitions ({daily_partitions.start:%Y-%m-%d} on): "
-                                f"skipped rows of {', '.join(p for p, _ in versions)}")
-            continue
-        requests.append(dg.RunRequest(job_name="daily_partition", partition_key=day,
-                                      run_key=f"daily:{day}:{_digest(versions)}", tags={"stockmart/trigger": "landing"}))
-    seen.update({p: v[1] for p, v in facts})
-    for gone in set(seen) - set(current):
-        del seen[gone]  # a removed file does not remove its rows: the day stays as last loaded
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(state), skip_reason=None if requests else skip_reason)
+    units = ledger.landing_units(versions, {p: days for p, (_, days) in known.items()})
+    repo = context.repository_def
+    asked = [u for u in units if loaded.get(u.label) != u.version or u.job == ledger.DIMENSIONS_JOB]
+    states = {u: ledger.LOADED for u in units} | ledger.unit_states(
+        context.instance, repo.asset_graph, ledger.job_assets(repo.asset_graph, [dimensions_job, daily_job]), asked)
+    loaded = {u.label: u.version for u in units if states[u] == ledger.LOADED}
+    cursor = json.dumps({"files": known, "loaded": loaded})
+    dims = [u for u in units if u.job == ledger.DIMENSIONS_JOB]
+    days = [u for u in units if u.job == ledger.DAILY_JOB and states[u] not in (ledger.LOADED, ledger.RUNNING)]
+    if outside := ledger.outside(days, daily_partitions, {p: d for p, (_, d) in known.items()}):
+        context.log.warning(ledger.outside_message(outside, daily_partitions))
+        days = [u for u in days if u.partition not in outside]
+    requests = []
+    for unit in dims:
+        if states[unit] in (ledger.NEW, ledger.CHANGED, ledger.INCOMPLETE):
+            requests.append(dg.RunRequest(job_name=unit.job, run_key=f"dimensions:{unit.version}",
+                                          tags={"stockmart/trigger": "landing"}))
+    if dims and states[dims[0]] != ledger.LOADED:
+        waiting = f"{len(days)} day(s) wait for the dimension exports to load" if days else ""
+        return dg.SensorResult(run_requests=requests, cursor=cursor,
+                               skip_reason=None if requests else waiting or "dimension exports are loading")
+    for block in ledger.day_blocks(days):
+        version = ledger.version_digest((u.partition, u.version) for u in block)
+        label = block[0].partition + (f"..{block[-1].partition}" if len(block) > 1 else "")
+        requests.append(dg.RunRequest(job_name=ledger.DAILY_JOB, run_key=f"daily:{label}:{version}",
+                                      tags={**ledger.range_tags(block), "stockmart/trigger": "landing"}))
+    return dg.SensorResult(run_requests=requests, cursor=cursor,
+                           skip_reason=None if requests else "everything in the landing folder is loaded")
 
 
 TRADE_FINGERPRINT_SQL = (

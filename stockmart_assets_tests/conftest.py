@@ -4,11 +4,15 @@ import os
 import textwrap
 from pathlib import Path
 
-import pymysql
-import pytest
+# The tests use fixed dates (the seed's 2024-12-26..28): their partitions start here, whatever a developer's
+# own `.stockmart/partitions_start` says. Set before any test module builds the partitions.
+os.environ["STOCKMART_PARTITIONS_START"] = "2020-01-01"
 
-from stockmart_assets.mysql.ddl import TABLE_ORDER
-from stockmart_assets.mysql.local_server import LocalMariaDB, install_mariadb_if_missing
+import pymysql  # noqa: E402
+import pytest  # noqa: E402
+
+from stockmart_assets.mysql.ddl import TABLE_ORDER  # noqa: E402
+from stockmart_assets.mysql.local_server import LocalMariaDB, install_mariadb_if_missing  # noqa: E402
 
 # A few real rows of the service's export, exactly as it writes them (Korean headers, no trailing newline).
 SEED_FILES = {

@@ -33,6 +33,7 @@ from stockmart_assets.assets.mart import mart_assets
 from stockmart_assets.assets.mysql import mysql_assets
 from stockmart_assets.assets.quality import quality_assets, quality_checks
 from stockmart_assets.assets.raw import raw_assets
+from stockmart_assets.definitions import defs
 from stockmart_assets.environment import build_resources
 from stockmart_assets.landing.contract import TABLES
 from stockmart_assets.landing.reader import SOURCE_FILE, LandingFileError, read_landing
@@ -43,6 +44,7 @@ from stockmart_assets.resources.landing import LandingResource
 from stockmart_assets.resources.spark import SparkResource
 from stockmart_assets.sensors import landing_files
 from stockmart_assets_tests.conftest import SEED_FILES, mysql_connect, table_state, write_landing
+from stockmart_assets_tests.support.instance_state import record_loaded
 
 TRADE = "trade.csv"
 CUSTOMER = "customer.csv"
@@ -327,20 +329,22 @@ def test_dates_outside_the_partitions_are_reported_by_the_sensor(tmp_path, capfd
     resource = LandingResource(path=str(landing))
 
     def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"landing": resource})
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"landing": resource},
+                                          definitions=defs)
         result = landing_files(context)
         return result.run_requests or [], result.cursor
 
     requests, cursor = tick(None)
-    instance.add_run(dg.DagsterRun(job_name="dimensions", tags={"dagster/run_key": requests[0].run_key},
-                                   status=dg.DagsterRunStatus.SUCCESS))
+    assert [r.job_name for r in requests] == ["dimensions"]
+    record_loaded(instance, landing, "dimensions")
     capfd.readouterr()
     requests, _ = tick(cursor)
     log = capfd.readouterr().err  # the sensor's log (Dagster's own handler writes to stderr)
-    assert sorted(r.partition_key for r in requests) == DAYS, "the good days still run"
+    assert [r.partition_key_range for r in requests] == [dg.PartitionKeyRange(DAYS[0], DAYS[-1])], (
+        "the good days still run")
+    assert f"outside the daily partitions ({START_DATE} to today)" in log, log
     for day in case.expect.days:
-        warning = f"WARNING - {day} is outside the daily partitions ({START_DATE} on): skipped rows of trade.csv"
-        assert warning in log, log
+        assert f"{day} (trade.csv)" in log, log
 
 
 # --- slow: MariaDB, Spark + Deequ, the DuckDB mart ------------------------------------------------------------

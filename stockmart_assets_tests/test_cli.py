@@ -1,26 +1,72 @@
-"""The README's main command path: `stockmart run` on a fresh working folder materializes everything."""
+"""`stockmart run` as a user meets it: an empty folder, `--sample`, a rerun with nothing new, one changed day."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
+from zoneinfo import ZoneInfo
 
+import dagster as dg
 import pytest
 
+from stockmart_assets.definitions import defs
+from stockmart_assets.resources.landing import LandingResource
+from stockmart_assets.sensors import landing_files
 from stockmart_assets_tests.conftest import table_state
 
 pytestmark = pytest.mark.mysql
 
 
-def test_stockmart_run_generates_sample_and_materializes_every_partition(tmp_path, mysql_url):
-    env = {**os.environ, "STOCKMART_HOME": str(tmp_path / "home"), "STOCKMART_MYSQL_URL": mysql_url}
-    env.pop("DAGSTER_HOME", None)
-    env.pop("STOCKMART_LANDING_DIR", None)
-    done = subprocess.run([sys.executable, "-m", "stockmart_assets.cli", "run", "--days", "4",
-                           "--trades-per-day", "50"], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    assert "4 daily partition(s): 2024-12-26, 2024-12-27, 2024-12-28, 2024-12-29" in done.stdout
-    counts = {k: v[0] for k, v in table_state(mysql_url).items()}
-    # 2 weekdays of bars (Dec 26, 27) x 5 tickers x 390 one-minute bars
-    assert counts == {"budget": 20, "customer": 20, "stocks": 5, "trade": 200, "stock_price": 3900}
-    assert (tmp_path / "home" / "dagster_home").is_dir(), "runs are recorded where `stockmart ui` looks"
-    assert (tmp_path / "home" / "lake" / "landing" / "trade" / "date=2024-12-29" / "data.parquet").is_file()
+def stockmart(env, *args):
+    return subprocess.run([sys.executable, "-m", "stockmart_assets.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_run_loads_only_what_changed_and_says_what_it_did(tmp_path, mysql_url):
+    home, landing = tmp_path / "home", tmp_path / "home" / "landing"
+    env = {**os.environ, "STOCKMART_HOME": str(home), "STOCKMART_MYSQL_URL": mysql_url}
+    for name in ("DAGSTER_HOME", "STOCKMART_LANDING_DIR", "STOCKMART_PARTITIONS_START"):
+        env.pop(name, None)
+
+    # An empty landing folder is a message and an exit code, never generated data.
+    empty = stockmart(env, "run")
+    assert empty.returncode == 2, empty.stdout + empty.stderr
+    assert f"no landing files in {landing}" in empty.stderr and "--sample" in empty.stderr
+    assert not landing.exists() or not any(landing.iterdir()), "nothing was written into the landing folder"
+
+    # --sample writes the last days up to yesterday (Seoul time) and loads them.
+    first = stockmart(env, "run", "--sample", "--days", "2", "--trades-per-day", "30")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    yesterday = dt.datetime.now(ZoneInfo("Asia/Seoul")).date() - dt.timedelta(days=1)
+    days = [(yesterday - dt.timedelta(days=1)).isoformat(), yesterday.isoformat()]
+    assert f"daily partitions start on {days[0]}" in first.stdout
+    assert f"daily_partition {days[0]} .. {days[1]}: ok" in first.stdout, "consecutive days load in one run"
+    assert "mart.trade" in first.stdout and "60 rows over 2 day(s)" in first.stdout, first.stdout
+    assert "quality checks this run:" in first.stdout and ", 0 failed" in first.stdout
+    assert "See it all in the UI: stockmart ui" in first.stdout
+    assert "mysql stop" not in first.stdout, "a server given by STOCKMART_MYSQL_URL is not ours to stop"
+    assert "DEBUG" not in first.stdout + first.stderr and "Setting default log level" not in first.stderr
+    assert table_state(mysql_url)["trade"][0] == 60
+
+    # Nothing changed: nothing runs, and it says so.
+    again = stockmart(env, "run", "--sample")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "already holds" in again.stdout and "nothing changed since the last load" in again.stdout
+    instance = dg.DagsterInstance.from_config(str(home / "dagster_home"))
+    assert len(instance.get_run_records()) == 2, "the dimension run and one daily run, none since"
+
+    # What the CLI loaded counts as loaded for the landing sensor too (one notion of change).
+    landing_resource = LandingResource(path=str(landing))
+    context = dg.build_sensor_context(instance=instance, resources={"landing": landing_resource}, definitions=defs)
+    assert not landing_files(context).run_requests
+
+    # A new file touching one day loads exactly that day.
+    (landing / "trade_extra.csv").write_text("주문id,고객id,주식,거래종류,주문량,주문일시\n"
+                                             f"9001,1,2,매수,3,{days[1]} 10:00\n", encoding="utf-8")
+    third = stockmart(env, "run")
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    assert f"to load: {days[1]} (changed)" in third.stdout
+    assert f"daily_partition {days[1]}: ok" in third.stdout and days[0] not in third.stdout.split("to load:")[1]
+    assert table_state(mysql_url)["trade"][0] == 61
+    runs = instance.get_run_records()
+    assert len(runs) == 3 and runs[0].dagster_run.tags["dagster/asset_partition_range_start"] == days[1]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from stockmart_assets.definitions import defs
 from stockmart_assets.landing.generator import generate
 from stockmart_assets.quality import spark as quality_spark
 from stockmart_assets.resources.landing import LandingResource
@@ -16,47 +17,56 @@ from stockmart_assets.resources.mysql import MySQLResource
 from stockmart_assets.schedules import daily
 from stockmart_assets.sensors import landing_files, mysql_trade_changes
 from stockmart_assets_tests.conftest import mysql_connect
+from stockmart_assets_tests.support.instance_state import record_loaded
 from stockmart_assets_tests.test_quality_gate import DIMENSIONS, FACTS, pipeline  # noqa: F401  (fixture)
 
 TRADE_HEADER = "주문id,고객id,주식,거래종류,주문량,주문일시\n"
+DAYS = ["2024-12-26", "2024-12-27", "2024-12-28"]
 
 
 def tick(sensor, instance, cursor, **resources):
-    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources,
+                                            definitions=defs))
     return result.run_requests or [], result.cursor
 
 
-def test_landing_sensor_requests_each_touched_day_once_dimensions_first(seed_landing):
+def test_landing_sensor_requests_what_is_not_loaded_dimensions_first(seed_landing):
     instance = dg.DagsterInstance.ephemeral()
     landing = LandingResource(path=str(seed_landing))
     requests, cursor = tick(landing_files, instance, None, landing=landing)
     assert [(r.job_name, r.partition_key) for r in requests] == [("dimensions", None)]
-    dims_key = requests[0].run_key
 
-    # Facts wait until the dimension run of these exports has succeeded (trades reference customers).
-    assert tick(landing_files, instance, cursor, landing=landing)[0] == []
-    instance.add_run(dg.DagsterRun(job_name="dimensions", tags={"dagster/run_key": dims_key},
-                                   status=dg.DagsterRunStatus.SUCCESS))
+    # Facts wait until the dimension exports are loaded (trades reference customers).
+    assert tick(landing_files, instance, cursor, landing=landing)[0][0].job_name == "dimensions"
+    record_loaded(instance, seed_landing, "dimensions")
     requests, cursor = tick(landing_files, instance, cursor, landing=landing)
-    assert sorted((r.job_name, r.partition_key) for r in requests) == [
-        ("daily_partition", "2024-12-26"), ("daily_partition", "2024-12-27"), ("daily_partition", "2024-12-28")]
+    assert [(r.job_name, r.partition_key_range) for r in requests] == [
+        ("daily_partition", dg.PartitionKeyRange("2024-12-26", "2024-12-28"))], "consecutive days: one run"
     first_keys = {r.run_key for r in requests}
 
-    # Nothing new: nothing requested; the cursor (a string) is all a restarted daemon needs.
+    # Loaded: nothing to request, on this tick or from a fresh cursor (a restarted daemon, a new sensor).
+    record_loaded(instance, seed_landing, "daily_partition", DAYS)
     assert tick(landing_files, instance, cursor, landing=landing)[0] == []
+    assert tick(landing_files, instance, None, landing=landing)[0] == []
 
     # A new file touching one day requests that day only, under a new run key.
     (seed_landing / "trade_late.csv").write_text(TRADE_HEADER + "201,1,1,매수,3,2024-12-27 18:00\n", encoding="utf-8")
     requests, cursor = tick(landing_files, instance, cursor, landing=landing)
-    assert [(r.partition_key, r.run_key in first_keys) for r in requests] == [("2024-12-27", False)]
+    assert [(r.partition_key_range, r.run_key in first_keys) for r in requests] == [
+        (dg.PartitionKeyRange("2024-12-27", "2024-12-27"), False)]
 
     # A rewritten file (new version) requests every day it touches again.
     trade = seed_landing / "trade.csv"
     trade.write_text(trade.read_text(encoding="utf-8") + "\n106,1,2,매수,1,2024-12-28 09:00", encoding="utf-8")
     os.utime(trade, ns=(trade.stat().st_atime_ns, trade.stat().st_mtime_ns + 1_000_000))
     requests, cursor = tick(landing_files, instance, cursor, landing=landing)
-    assert sorted(r.partition_key for r in requests) == ["2024-12-26", "2024-12-27", "2024-12-28"]
+    assert [r.partition_key_range for r in requests] == [dg.PartitionKeyRange("2024-12-26", "2024-12-28")]
     assert not {r.run_key for r in requests} & first_keys
+
+    # A changed dimension export is loaded before any day.
+    budget = seed_landing / "budget.csv"
+    budget.write_text(budget.read_text(encoding="utf-8") + "\n100046,1000", encoding="utf-8")
+    assert [r.job_name for r in tick(landing_files, instance, cursor, landing=landing)[0]] == ["dimensions"]
 
 
 @pytest.mark.mysql

@@ -82,14 +82,32 @@ def test_good_days_reach_the_mart_with_the_right_analytics_and_one_spark(pipelin
     assert result.success
     assert quality_spark.starts == starts + 1, "a three-day single run starts Spark once"
     assert quality_spark._session is None and not java_children(), "Spark and its JVM are stopped after the run"
+    # One check result per day, each on its own partition, with that day's numbers.
     checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    outcome = {(c.asset_key.to_user_string(), c.check_name): (c.passed, c.severity.value) for c in checks}
-    assert outcome[("mysql/trade", "deequ_suite")] == (True, "ERROR")
-    assert outcome[("mysql/stock_price", "deequ_suite")] == (True, "ERROR")
-    # The sample's mean quantity more than doubles from Dec 27 to Dec 28 (32.5 -> 70): flagged, as a warning
-    # that does not stop the run.
-    assert outcome[("mysql/trade", "deequ_anomalies")] == (False, "WARN")
-    assert outcome[("mysql/stock_price", "deequ_anomalies")] == (True, "WARN")
+    outcome = {(c.asset_key.to_user_string(), c.check_name, c.partition): (c.passed, c.severity.value) for c in checks}
+    assert len(outcome) == len(checks) == 12, "per day: 2 suites and 2 anomaly checks"
+    for day in DAYS:
+        assert outcome[("mysql/trade", "deequ_suite", day)] == (True, "ERROR")
+        assert outcome[("mysql/stock_price", "deequ_suite", day)] == (True, "ERROR")
+        assert outcome[("mysql/stock_price", "deequ_anomalies", day)] == (True, "WARN")
+    # The sample's mean quantity more than doubles from Dec 27 to Dec 28 (32.5 -> 70): flagged on Dec 28 only,
+    # as a warning that does not stop the run.
+    assert [outcome[("mysql/trade", "deequ_anomalies", d)] for d in DAYS] == [(True, "WARN"), (True, "WARN"),
+                                                                              (False, "WARN")]
+    suites = {c.partition: c.metadata for c in checks if c.check_name == "deequ_suite" and
+              c.asset_key == dg.AssetKey(["mysql", "trade"])}
+    for day in DAYS:
+        stored = mart(pipeline.warehouse, "SELECT count(*) FROM mart.verification_results WHERE table_name = 'trade' "
+                                          f"AND suite = 'deequ_suite' AND partition_date = DATE '{day}'")
+        assert suites[day]["constraints"].value == stored[0][0], day
+    # Each partition's materialization has that day's row count, never the range's (3 days, 5 trades).
+    mats = {(m.asset_key.to_user_string(), m.partition): m.metadata for m in result.asset_materializations_for_node(
+        "mart__trade")} | {(m.asset_key.to_user_string(), m.partition): m.metadata
+                          for m in result.asset_materializations_for_node("mart__orders_per_day")}
+    per_day = dict(mart(pipeline.warehouse, "SELECT CAST(trade_date AS VARCHAR), count(*) FROM mart.trade GROUP BY 1"))
+    assert {d: mats[("mart/trade", d)]["dagster/row_count"].value for d in DAYS} == per_day == {
+        "2024-12-26": 2, "2024-12-27": 2, "2024-12-28": 1}
+    assert {d: mats[("mart/orders_per_day", d)]["total_orders"].value for d in DAYS} == per_day
 
     orders, buys, top = expected_analytics()
     w = pipeline.warehouse

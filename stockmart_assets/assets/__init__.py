@@ -1,0 +1,12 @@
+"""The Dagster assets of each stage.
+
+Single-run backfills and partitioned asset checks are beta/preview in Dagster 1.13; stockmart uses them on
+purpose, so their warnings (one per decorated asset, on every load) are silenced here, before any is declared.
+"""
+
+import warnings
+
+import dagster as dg
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)

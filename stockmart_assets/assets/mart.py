@@ -13,12 +13,10 @@ import dagster as dg
 from stockmart_assets.gate import require_passed_checks
 from stockmart_assets.mart import analytics
 from stockmart_assets.mart.tables import MART_TABLES
+from stockmart_assets.metadata import add_partition_metadata, day_slices, rows_metadata
 from stockmart_assets.partitions import daily_partitions
 
 MART_POOL = "mart_warehouse"  # DuckDB has one writer at a time: mart steps queue on this pool
-
-# Declarative automation that respects the gates: plain eager() would ignore blocking checks.
-GATED = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 # The day's tables are expected within a day and an hour of the day's end (the daily schedule runs at 01:00).
 DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
 MART_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)  # a busy warehouse, not bad data
@@ -27,13 +25,15 @@ MART_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTI
 def _dimension(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["mart", name], ins={"rows": dg.AssetIn(key=["mysql", name])}, io_manager_key="mart_io_manager",
-        group_name="mart", kinds={"duckdb", "bigquery"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
+        group_name="mart", kinds={"duckdb", "bigquery"}, pool=MART_POOL, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
         metadata={"dagster/column_schema": MART_TABLES[name].column_schema},
         description=f"Dimension `{name}`, copied from MySQL after its quality checks passed.",
     )
     def _asset(context: dg.AssetExecutionContext, rows):
         require_passed_checks(context, name, [None])
-        return rows.select(MART_TABLES[name].column_names)
+        rows = rows.select(MART_TABLES[name].column_names)
+        context.add_output_metadata(rows_metadata(rows))
+        return rows
 
     return _asset
 
@@ -45,7 +45,7 @@ mart_dimensions = [_dimension(n) for n in ("budget", "customer", "stocks")]
     key=["mart", "trade"],
     ins={"trades": dg.AssetIn(key=["mysql", "trade"]), "stocks": dg.AssetIn(key=["mysql", "stocks"])},
     partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, io_manager_key="mart_io_manager", group_name="mart",
-    kinds={"duckdb", "bigquery"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
+    kinds={"duckdb", "bigquery"}, pool=MART_POOL, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
     metadata={"partition_expr": "trade_date", "dagster/column_schema": MART_TABLES["trade"].column_schema},
     description="One row per order, by trade date (the order's Seoul date), with its ticker; "
                 "partitioned by day, clustered by ticker.",
@@ -58,16 +58,23 @@ def mart_trade(context: dg.AssetExecutionContext, trades, stocks):
     con = duckdb.connect()
     con.register("trades", trades)
     con.register("stocks", stocks)
-    return con.sql(
+    return _with_day_metadata(context, con.sql(
         "SELECT CAST(t.order_datetime AS DATE) AS trade_date, t.order_id, t.customer_id, t.stock_id, s.ticker, "
         "t.trade_type, t.quantity, t.order_datetime FROM trades t LEFT JOIN stocks s USING (stock_id) "
-        "ORDER BY trade_date, s.ticker, t.order_id").to_arrow_table()
+        "ORDER BY trade_date, s.ticker, t.order_id").to_arrow_table())
+
+
+def _with_day_metadata(context: dg.AssetExecutionContext, rows):
+    """``rows``, after recording each day's row count and preview on that day's materialization."""
+    add_partition_metadata(context, {day: rows_metadata(day_rows) for day, day_rows in
+                                     day_slices(rows, "trade_date", context.partition_keys).items()})
+    return rows
 
 
 @dg.asset(
     key=["mart", "stock_price"], ins={"bars": dg.AssetIn(key=["mysql", "stock_price"])},
     partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, io_manager_key="mart_io_manager", group_name="mart",
-    kinds={"duckdb", "bigquery"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
+    kinds={"duckdb", "bigquery"}, pool=MART_POOL, retry_policy=MART_RETRY, required_resource_keys={"warehouse"},
     metadata={"partition_expr": "trade_date", "dagster/column_schema": MART_TABLES["stock_price"].column_schema},
     description="One-minute bars by trading day (UTC date); partitioned by day, clustered by ticker.",
 )
@@ -77,31 +84,33 @@ def mart_stock_price(context: dg.AssetExecutionContext, bars):
 
     con = duckdb.connect()
     con.register("bars", bars)
-    return con.sql("SELECT CAST(ts AS DATE) AS trade_date, ticker, ts, open, high, low, close, volume, company "
-                   "FROM bars ORDER BY trade_date, ticker, ts").to_arrow_table()
+    return _with_day_metadata(context, con.sql(
+        "SELECT CAST(ts AS DATE) AS trade_date, ticker, ts, open, high, low, close, volume, company "
+        "FROM bars ORDER BY trade_date, ticker, ts").to_arrow_table())
 
 
 def _analytics(name: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["mart", name], deps=[dg.AssetKey(["mart", "trade"]), dg.AssetKey(["mart", "customer"])],
-        partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, group_name="analytics", kinds={"sql"}, pool=MART_POOL, automation_condition=GATED, retry_policy=MART_RETRY,
+        partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), freshness_policy=DAILY_FRESHNESS, group_name="analytics", kinds={"sql"}, pool=MART_POOL, retry_policy=MART_RETRY,
         required_resource_keys={"warehouse"}, description=description,
         metadata={"dagster/column_schema": MART_TABLES[name].column_schema},
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse
-        rows = 0
+        table = MART_TABLES[name]
         for day in context.partition_keys:
-            sql = analytics.query(name, warehouse.dialect, warehouse.schema_name, day)
-            rows += warehouse.replace_day(MART_TABLES[name], day, sql)
-        extra = {}
-        if name == "orders_per_day":  # numeric metadata: the asset page charts it across partitions
-            days = ", ".join(f"DATE '{d}'" for d in context.partition_keys)
-            extra["total_orders"] = int(warehouse.query(
-                f"SELECT COALESCE(SUM(total_orders), 0) FROM {warehouse.schema_name}.orders_per_day "
-                f"WHERE trade_date IN ({days})")[0][0])
-        return dg.MaterializeResult(metadata={**extra, "dagster/row_count": rows, "sql": dg.MetadataValue.md(
-            f"```sql\n{analytics.query(name, warehouse.dialect, warehouse.schema_name, context.partition_keys[0])}\n```")})
+            warehouse.replace_day(table, day, analytics.query(name, warehouse.dialect, warehouse.schema_name, day))
+        # Each day's numbers on its own materialization, from one read of the range just written.
+        written = warehouse.read_days(table, context.partition_keys)
+        per_day = {}
+        for day, rows in day_slices(written, "trade_date", context.partition_keys).items():
+            per_day[day] = rows_metadata(rows)
+            if name == "orders_per_day":  # numeric: the asset page charts it across partitions
+                per_day[day]["total_orders"] = sum(rows["total_orders"].to_pylist())
+        add_partition_metadata(context, per_day)
+        sql = analytics.template(name, warehouse.dialect, warehouse.schema_name)
+        return dg.MaterializeResult(metadata={"sql": dg.MetadataValue.md(f"```sql\n{sql}\n```")})
 
     return _asset
 

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
+from stockmart_assets.metadata import add_partition_metadata, day_slices, table_metadata
 from stockmart_assets.partitions import daily_partitions
 
 # Connection hiccups are worth retrying; bad data is not (those raise Failure(allow_retries=False)).
@@ -31,7 +32,12 @@ def build_mysql_asset(table: LandingTable) -> dg.AssetsDefinition:
                if partitioned else "Each run merges the export by primary key in a single transaction.")
         ),
     )
-    def _mysql(rows):  # an Arrow table; the MySQL IO manager does the load
+    def _mysql(context: dg.AssetExecutionContext, rows):  # an Arrow table; the MySQL IO manager does the load
+        if partitioned:
+            add_partition_metadata(context, {day: table_metadata(table, day_rows) for day, day_rows in
+                                             day_slices(rows, table.partition_column, context.partition_keys).items()})
+        else:
+            context.add_output_metadata(table_metadata(table, rows))
         return rows
 
     return _mysql

@@ -16,6 +16,7 @@ import dagster as dg
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
 from stockmart_assets.mart.tables import COLUMN_PROFILES, VERIFICATION_RESULTS
+from stockmart_assets.metadata import add_partition_metadata, rows_metadata
 from stockmart_assets.partitions import daily_partitions
 
 if TYPE_CHECKING:
@@ -74,6 +75,23 @@ def _failure_metadata(failures: list[dict]) -> dict:
                                                     "rows": f["failing_rows"]} for f in failures[:20]])}
 
 
+def _check_results(context: dg.AssetCheckExecutionContext, table: LandingTable, check: str,
+                   outcomes: dict[str | None, dict]):
+    """The check's result for each partition it verified, each recorded on that partition.
+
+    A check run over a range of days (a single-run backfill) would otherwise record one result, with the
+    range's numbers, for no partition; a dimension table has one result.
+    """
+    if not table.partition_column:
+        yield dg.AssetCheckResult(**outcomes[None])
+        return
+    asset_key = dg.AssetKey(["mysql", table.name])
+    for partition, outcome in outcomes.items():
+        yield dg.AssetCheckEvaluation(asset_key=asset_key, check_name=check, partition=partition,
+                                      blocking=check == SUITE_CHECK, **outcome)
+    yield dg.Output(None)
+
+
 def verify(spark: "SparkResource", mysql: "MySQLResource", table: LandingTable, suite: "Suite",
            partition: str | None) -> tuple[int, list[dict]]:
     """Run ``suite`` (foreign keys included) on ``table``'s rows of ``partition`` in MySQL: (rows, records).
@@ -106,12 +124,12 @@ def build_suite_check(table: LandingTable) -> dg.AssetChecksDefinition:
                      f"({parents}) and missing-cell share, in one scan. A failure keeps the partition out of the "
                      "mart."),
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext):
         from stockmart_assets.quality.suites import with_max_missing_share
 
         res = context.resources
         configured = with_max_missing_share(suite, res.quality.max_missing_share)
-        failures, checked, total_rows = [], 0, 0
+        outcomes, checked, failed = {}, 0, 0
         for partition in _partitions(context, table):
             rows, records = verify(res.spark, res.mysql, table, configured, partition)
             res.warehouse.replace_rows(
@@ -119,20 +137,19 @@ def build_suite_check(table: LandingTable) -> dg.AssetChecksDefinition:
                 {"table_name": table.name, "partition_date": dt.date.fromisoformat(partition) if partition else None,
                  "suite": SUITE_CHECK},
                 _records_table(records, table.name, partition, SUITE_CHECK, context.run.run_id))
-            failures += [r for r in records if r["constraint_status"] != "Success" and r["check_level"] == "Error"]
-            checked += len(records)
-            total_rows += rows
+            failures = [r for r in records if r["constraint_status"] != "Success" and r["check_level"] == "Error"]
+            outcomes[partition] = dict(
+                passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
+                description=(f"{len(failures)} of {len(records)} constraints failed: " + failures[0]["check"]
+                             if failures else f"all {len(records)} constraints passed"),
+                metadata={"rows_checked": rows, "constraints": len(records), "failed": len(failures),
+                          **(_failure_metadata(failures) if failures else {})})
+            checked, failed = checked + len(records), failed + len(failures)
         context.op_execution_context.log_event(dg.AssetMaterialization(
             asset_key=VERIFICATION_RESULTS_KEY,
-            metadata={"table": table.name, "partitions": ", ".join(p or "-" for p in _partitions(context, table)),
-                      "constraints": checked, "failed": len(failures)}))
-        return dg.AssetCheckResult(
-            passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
-            description=(f"{len(failures)} of {checked} constraints failed: " + failures[0]["check"]
-                         if failures else f"all {checked} constraints passed"),
-            metadata={"rows_checked": total_rows, "constraints": checked, "failed": len(failures),
-                      **(_failure_metadata(failures) if failures else {})},
-        )
+            metadata={"table": table.name, "partitions": ", ".join(p or "-" for p in outcomes),
+                      "constraints": checked, "failed": failed}))
+        yield from _check_results(context, table, SUITE_CHECK, outcomes)
 
     return _check
 
@@ -145,13 +162,13 @@ def build_anomaly_check(table: LandingTable) -> dg.AssetChecksDefinition:
         description=f"Warns when `{table.name}`'s row count (and mean quantity, for trades) jumps or drops "
                     "against earlier partitions (Deequ anomaly detection over its metrics history).",
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext):
         from stockmart_assets.quality.anomaly import detect_anomalies
 
         res = context.resources
         spark = res.spark.session()
         os.makedirs(os.path.dirname(res.quality.metrics_repository) or ".", exist_ok=True)
-        anomalies = []
+        outcomes = {}
         for partition in context.partition_keys:
             df = res.spark.read_mysql(res.mysql, table, partition)
             if df.isEmpty():  # weekends and holidays have no bars: not a metric worth comparing
@@ -163,17 +180,17 @@ def build_anomaly_check(table: LandingTable) -> dg.AssetChecksDefinition:
                 VERIFICATION_RESULTS,
                 {"table_name": table.name, "partition_date": dt.date.fromisoformat(partition), "suite": ANOMALY_CHECK},
                 _records_table(records, table.name, partition, ANOMALY_CHECK, context.run.run_id))
-            anomalies += [{**r, "partition": partition} for r in records if r["constraint_status"] != "Success"]
+            anomalies = [r for r in records if r["constraint_status"] != "Success"]
+            outcomes[partition] = dict(
+                passed=not anomalies, severity=dg.AssetCheckSeverity.WARN,
+                description="; ".join(a["check"] for a in anomalies) or "no anomaly",
+                metadata={"anomalies": len(anomalies), "details": dg.MetadataValue.json(
+                    [{k: a[k] for k in ("check", "constraint_message")} for a in anomalies])})
         context.op_execution_context.log_event(dg.AssetMaterialization(
             asset_key=METRIC_HISTORY_KEY,
             metadata={"table": table.name, "repository": dg.MetadataValue.path(res.quality.metrics_repository),
                       "partitions": ", ".join(context.partition_keys)}))
-        return dg.AssetCheckResult(
-            passed=not anomalies, severity=dg.AssetCheckSeverity.WARN,
-            description="; ".join(f"{a['partition']}: {a['check']}" for a in anomalies) or "no anomaly",
-            metadata={"anomalies": dg.MetadataValue.json(
-                [{k: a[k] for k in ("partition", "check", "constraint_message")} for a in anomalies])},
-        )
+        yield from _check_results(context, table, ANOMALY_CHECK, outcomes)
 
     return _check
 
@@ -204,8 +221,8 @@ def _profile(context, tables: list[LandingTable], partitions: list[str | None]) 
     res = context.resources
     spark = res.spark.session()
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    total = 0
-    preview = []
+    schema = pa.schema([(c.name, _ARROW_TYPES[c.type]) for c in COLUMN_PROFILES.columns])
+    written = {partition: [] for partition in partitions}
     for table in tables:
         for partition in partitions:
             df = res.spark.read_mysql(res.mysql, table, partition)
@@ -218,20 +235,19 @@ def _profile(context, tables: list[LandingTable], partitions: list[str | None]) 
                      "approx_distinct": int(r["approx_distinct"]) if r["approx_distinct"] is not None else None,
                      **{k: (float(r[k]) if r[k] is not None else None) for k in ("mean", "stddev", "min", "max")}}
                     for r in rows]
-            arrow = pa.Table.from_pylist(data, schema=pa.schema(
-                [("table_name", pa.string()), ("partition_date", pa.date32()), ("run_time", pa.timestamp("us")),
-                 ("column_name", pa.string()), ("completeness", pa.float64()), ("approx_distinct", pa.int64()),
-                 ("data_type", pa.string()), ("spark_type", pa.string()), ("mean", pa.float64()),
-                 ("stddev", pa.float64()), ("min", pa.float64()), ("max", pa.float64())]))
-            res.warehouse.replace_rows(COLUMN_PROFILES, {"table_name": table.name, "partition_date": day}, arrow)
-            total += len(data)
-            preview += data
-    import pandas as pd
+            res.warehouse.replace_rows(COLUMN_PROFILES, {"table_name": table.name, "partition_date": day},
+                                       pa.Table.from_pylist(data, schema=schema))
+            written[partition] += data
+    shown = [c.name for c in COLUMN_PROFILES.columns if c.name != "run_time"]
+    by_partition = {p: rows_metadata(pa.Table.from_pylist(rows, schema=schema), shown) for p, rows in written.items()}
+    if partitions == [None]:
+        return dg.MaterializeResult(metadata=by_partition[None])
+    add_partition_metadata(context, by_partition)
+    return dg.MaterializeResult()
 
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": total,
-        "preview": dg.MetadataValue.md(pd.DataFrame(preview).drop(columns=["run_time"]).head(20)
-                                       .to_markdown(index=False) if preview else "(no rows)")})
+
+_ARROW_TYPES = {"STRING": "string", "DATE": "date32", "DATETIME": "timestamp[us]", "FLOAT64": "float64",
+                "INT64": "int64"}
 
 
 verification_results = dg.AssetSpec(

@@ -1,12 +1,23 @@
 """raw/*: the trading service's landing files, validated against the contract and kept in the lake."""
 
+import os
+
 import dagster as dg
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
-from stockmart_assets.landing.reader import LandingFileError, landing_files, read_landing
-from stockmart_assets.metadata import table_metadata
+from stockmart_assets.landing.reader import SOURCE_FILE, LandingFileError, read_landing
+from stockmart_assets.metadata import LANDING_VERSION, add_partition_metadata, day_slices, table_metadata
 from stockmart_assets.partitions import daily_partitions
 from stockmart_assets.resources.landing import LandingResource
+
+
+def _landing(files: list[str], versions: dict[str, tuple[str, str]]) -> dict:
+    """The files a partition was read from, and their digest: what the landing sensor and `stockmart run`
+    compare with the folder to tell whether the partition has changed since it was loaded."""
+    from stockmart_assets.landing.scan import version_digest
+
+    return {LANDING_VERSION: version_digest((f, versions[f][1]) for f in files if f in versions),
+            "landing_files": dg.MetadataValue.json(sorted(files))}
 
 
 def build_raw_asset(table: LandingTable) -> dg.AssetsDefinition:
@@ -29,16 +40,26 @@ def build_raw_asset(table: LandingTable) -> dg.AssetsDefinition:
         ),
     )
     def _raw(context: dg.AssetExecutionContext, landing: LandingResource):  # -> pyarrow.Table
-        partitions = context.partition_keys if partitioned else None
+        from stockmart_assets.landing.scan import file_versions
+
+        # Versions first: a file that changes while it is read gets a new version, and is loaded again.
+        versions = file_versions(landing.path)
         try:
-            data = read_landing(table, landing.path, partitions)
+            data = read_landing(table, landing.path, context.partition_keys if partitioned else None)
         except LandingFileError as e:
             raise dg.Failure(description=str(e), allow_retries=False,
                              metadata={"problems": [str(p) for p in e.problems]}) from e
-        context.add_output_metadata({
-            **table_metadata(table, data),
-            "files": [str(p) for p in landing_files(table, landing.path)],
-        })
+
+        def files_of(rows) -> list[str]:
+            return [os.path.relpath(f, landing.path) for f in set(rows[SOURCE_FILE].to_pylist())]
+
+        if not partitioned:
+            context.add_output_metadata({**table_metadata(table, data), **_landing(files_of(data), versions)})
+            return data
+        slices = day_slices(data, table.partition_column, context.partition_keys)
+        add_partition_metadata(context, {day: {**table_metadata(table, rows), **_landing(files_of(rows), versions)}
+                                         for day, rows in slices.items()})
+        context.log.info(f"{table.name}: " + ", ".join(f"{d} {r.num_rows} rows" for d, r in slices.items()))
         return data
 
     return _raw

@@ -7,7 +7,10 @@ and a stat per file; only new or changed files are opened, all in one DuckDB que
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from stockmart_assets.landing.contract import TABLES, LandingTable
@@ -69,3 +72,23 @@ def days_touched(table: LandingTable, landing_dir: Path | str, files: list[str])
     ).fetchall()
     by_path = {os.path.relpath(path, root): [d.isoformat() for d in days] for path, days in rows}
     return {f: by_path.get(f, []) for f in files}
+
+
+def version_digest(versions: Iterable[tuple[str, str]]) -> str:
+    """One short digest of (relative path, version) pairs, whatever their order; the empty set has one too."""
+    return hashlib.sha1(json.dumps(sorted(versions)).encode()).hexdigest()[:16]
+
+
+def partition_versions(versions: dict[str, tuple[str, str]],
+                       days_by_file: dict[str, list[str]]) -> dict[tuple[str, str | None], str]:
+    """(table, day) -> digest of the files holding the table's rows of that day; (table, None) for a table
+    without partitions. ``versions`` is ``file_versions()``; ``days_by_file`` has ``days_touched()`` of every
+    file of a partitioned table."""
+    files: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+    for path, (table, version) in versions.items():
+        if TABLES[table].partition_column is None:
+            files.setdefault((table, None), []).append((path, version))
+            continue
+        for day in days_by_file.get(path, []):
+            files.setdefault((table, day), []).append((path, version))
+    return {key: version_digest(pairs) for key, pairs in files.items()}

@@ -58,6 +58,11 @@ def _transpiled(name: str, dialect: str) -> str:
 def query(name: str, dialect: str, schema: str, day: str) -> str:
     """The SQL of analytics table ``name`` for one day, in ``dialect`` ('duckdb' or 'bigquery')."""
     dt.date.fromisoformat(day)  # a partition key is a date, nothing else reaches the SQL text
+    return template(name, dialect, schema).replace("{day}", day)
+
+
+def template(name: str, dialect: str, schema: str) -> str:
+    """The SQL of analytics table ``name`` with the day left as ``{day}``: what every partition runs."""
     if not schema.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise ValueError(f"not a dataset/schema name: {schema!r}")
-    return _transpiled(name, dialect).format(schema=schema, day=day)
+    return _transpiled(name, dialect).replace("{schema}", schema)

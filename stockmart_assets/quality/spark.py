@@ -8,13 +8,17 @@ alive until Python exits), so a test run or a Dagster step leaves no java proces
 from __future__ import annotations
 
 import os
+import warnings
 from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from stockmart_assets.quality import jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 _session: SparkSession | None = None
 starts = 0  # sessions started by this process: a run (or a 30-day backfill) should start one
@@ -58,7 +62,7 @@ def get_spark(
     settings = {
         "spark.jars": ",".join(str(path) for path in jars.fetch()),
         "spark.driver.memory": driver_memory,
-        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG_CONFIG}",
         # On a cluster the JDBC reads run in the executors' own JVMs, which read DATETIME in their zone too.
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.session.timeZone": "UTC",
@@ -72,7 +76,10 @@ def get_spark(
 
     _session = spark_session_from_config({"spark.master": master, "spark.app.name": app_name, **settings})
     starts += 1
-    _session.sparkContext.setLogLevel("WARN")
+    # pydeequ starts py4j's callback server on first use and prints that it did; started here, it says nothing.
+    _session.sparkContext._gateway.start_callback_server()
+    # pydeequ builds DataFrames from JVM objects, which pyspark warns about on every verification.
+    warnings.filterwarnings("ignore", message="DataFrame constructor is internal", category=UserWarning)
     return _session
 
 

@@ -12,7 +12,6 @@ from urllib.parse import unquote, urlparse
 import dagster as dg
 
 from stockmart_assets.landing.contract import TABLES
-from stockmart_assets.metadata import table_metadata
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -103,11 +102,9 @@ class MySQLIOManager(dg.ConfigurableIOManager):
         except load.DataLoadError as e:
             # Bad data is not fixed by retrying: fail now, with the rows named.
             raise dg.Failure(description=str(e), allow_retries=False) from e
-        context.add_output_metadata({
-            **table_metadata(table, obj),
-            "mysql_table": table.name,
-            "rows_replaced": result.rows_deleted,
-        })
+        # Row counts and previews are the asset's, per partition; a range's totals would land on every day.
+        context.add_output_metadata({"mysql_table": table.name} if context.has_asset_partitions else
+                                    {"mysql_table": table.name, "rows_replaced": result.rows_deleted})
 
     def load_input(self, context: dg.InputContext) -> "pa.Table":
         from stockmart_assets.mysql import load

@@ -80,5 +80,14 @@ def _slices(table: LandingTable, partition: str | None, n: int) -> list[str]:
 
 
 def rows_as_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Failing-row samples as JSON-friendly dicts for check metadata."""
-    return [{k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in r.items()} for r in rows]
+    """Failing-row samples as JSON-friendly dicts for check metadata: dates in ISO form, decimals and anything
+    else JSON has no type for as their exact text."""
+    return [{k: _jsonable(v) for k, v in r.items()} for r in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)  # Decimal (DECIMAL columns), bytes, ...

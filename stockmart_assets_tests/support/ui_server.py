@@ -91,12 +91,14 @@ class StopReport:
 
 
 class DagsterDev:
-    """`dagster dev -m MODULE -h HOST -p PORT` in a new session; a context manager that always stops it."""
+    """`dagster dev -m MODULE -h HOST -p PORT` (or ``command``, which must serve on HOST:PORT) in a new session;
+    a context manager that always stops it."""
 
     def __init__(self, *, env: dict[str, str], cwd: Path | str, log_path: Path | str, module: str = MODULE,
-                 host: str = "127.0.0.1", port: int | None = None):
+                 host: str = "127.0.0.1", port: int | None = None, command: list[str] | None = None):
         self.env, self.cwd, self.log_path, self.module, self.host = env, str(cwd), Path(log_path), module, host
         self.port = port or free_port(host)
+        self.command = command or [DAGSTER, "dev", "-m", module, "-h", host, "-p", str(self.port)]
         self.url = f"http://{host}:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.stop_report: StopReport | None = None
@@ -106,8 +108,7 @@ class DagsterDev:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [DAGSTER, "dev", "-m", self.module, "-h", self.host, "-p", str(self.port)],
-                cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.command, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=_reset_signals)
         return self
 
