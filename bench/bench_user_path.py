@@ -44,7 +44,7 @@ def main() -> int:
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     runs, failures, started = [], 0, time.monotonic()
-    when = dt.datetime.now(dt.timezone.utc)
+    when, load = dt.datetime.now(dt.timezone.utc), os.getloadavg()
     for i in range(args.repeat):
         out = Path(tempfile.mkdtemp(prefix="stockmart-user-path-")) / "timings.json"
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -59,7 +59,7 @@ def main() -> int:
     lines = [f"## User path {when:%Y-%m-%d %H:%M} UTC (issue 11, `bench/bench_user_path.py`)", "",
              f"`.venv/bin/python bench/bench_user_path.py --repeat {args.repeat}`: {len(runs)} walk(s) timed, "
              f"{failures} failed; {time.monotonic() - started:.0f} s in all. Load average at start: "
-             + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + ".", "",
+             + ", ".join(f"{x:.2f}" for x in load) + ".", "",
              "| figure | seconds (each walk) | median | target | met? |", "|---|---|---|---|---|"]
     for key, label, target in FIGURES:
         values = [r[key] for r in runs if key in r]
