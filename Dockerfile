@@ -71,7 +71,7 @@ ENV HOME=/home/stockmart
 
 # Resolve the Deequ and MySQL Connector/J jars from Maven Central now, as the runtime user and into its home,
 # so that starting a SparkSession at run time needs no network.
-RUN python -m stockmart_assets.quality.jars
+RUN python -m stockmart_assets.lib.deequ.jars
 
 EXPOSE 4000
 

@@ -17,9 +17,9 @@ import platform
 import tempfile
 import time
 
-from stockmart_assets.quality.runner import run_suite
-from stockmart_assets.quality.spark import get_spark, stop_spark
-from stockmart_assets.quality.suites import TRADE_SUITE
+from stockmart_assets.lib.deequ.runner import run_suite
+from stockmart_assets.lib.deequ.spark import get_spark, stop_spark
+from stockmart_assets.lib.deequ.suites import TRADE_SUITE
 
 PARTITION = "2024-12-26"
 

@@ -4,11 +4,12 @@
 
 DuckDB: bare = ``CREATE TABLE AS SELECT * FROM read_csv(trade.csv)``; ours = the mart IO manager's handler
 (declared table, DELETE + INSERT of the Arrow partition in one transaction) through dagster's DbIOManager.
-BigQuery (local emulator, started here): bare = one ``load_table_from_dataframe``; ours = ``replace_atomically``
+BigQuery (local emulator, started here): bare = one ``load_table_from_dataframe``; ours = ``BigQueryWarehouse.replace``
 (create from DDL, stage, one BEGIN/DELETE/INSERT/COMMIT script). Prints one JSON line.
 """
 
 import argparse
+from contextlib import nullcontext
 import datetime as dt
 import json
 import platform
@@ -23,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the BigQuery emu
 import dagster as dg
 import duckdb
 
-from stockmart_assets.landing.generator import generate
-from stockmart_assets.mart.tables import TRADE as MART_TRADE
-from stockmart_assets.resources.duckdb_mart import MartDuckDBIOManager
+from stockmart_assets.lib.landing.generator import generate
+from stockmart_assets.lib.warehouse.tables import TRADE as MART_TRADE
+from stockmart_assets.defs.mart.io_manager import MartIOManager
+from stockmart_assets.defs.mart.resources import DuckDBMart
+from stockmart_assets.lib.day import Days
 
 DAY = "2024-12-26"
 
@@ -60,19 +63,19 @@ def main() -> None:
             con.execute("CREATE OR REPLACE TABLE bare AS SELECT * FROM read_csv(?, header = true)", [str(csv)])
 
     @dg.asset(key=["mart", "trade"], partitions_def=dg.DailyPartitionsDefinition(start_date="2024-01-01"),
-              metadata={"partition_expr": "trade_date"}, io_manager_key="mart_io_manager")
+              io_manager_key="mart_io_manager")
     def trade():
         return rows
 
     def duckdb_ours():
-        dg.materialize([trade], partition_key=DAY, resources={"mart_io_manager": MartDuckDBIOManager(database=db)})
+        dg.materialize([trade], partition_key=DAY, resources={"mart_io_manager": MartIOManager(warehouse=DuckDBMart(database=db))})
 
     timings: dict[str, list[float]] = {"duckdb_bare_read_csv": [], "duckdb_mart_replace": []}
     runs = [("duckdb_bare_read_csv", duckdb_bare), ("duckdb_mart_replace", duckdb_ours)]
     emulator = None
     if not args.no_bigquery:
-        from stockmart_assets.resources.bigquery_mart import replace_atomically
-        from stockmart_assets_tests.bigquery_emulator import start_emulator
+        from stockmart_assets.lib.warehouse.bigquery import BigQueryWarehouse
+        from stockmart_assets_tests.support.bigquery_emulator import start_emulator
 
         emulator = start_emulator(work / "bq")
         client = emulator.client()
@@ -85,7 +88,8 @@ def main() -> None:
                 write_disposition="WRITE_TRUNCATE")).result()
 
         def bq_ours():
-            replace_atomically(client, emulator.project, "mart", MART_TRADE, f"trade_date = DATE '{DAY}'", rows=rows)
+            BigQueryWarehouse(emulator.project, client=lambda: nullcontext(client)).replace(
+                MART_TRADE, Days.of([DAY]), rows=rows)
 
         client.query(f"CREATE SCHEMA IF NOT EXISTS `{emulator.project}.bench`").result()
         timings |= {"bigquery_bare_load": [], "bigquery_mart_replace": []}

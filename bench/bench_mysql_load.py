@@ -19,14 +19,15 @@ from common import DAY, setup, teardown  # bench/common.py
 
 import dagster as dg
 
-from stockmart_assets.assets.mysql import mysql_assets
-from stockmart_assets.assets.raw import raw_assets
-from stockmart_assets.landing.contract import TRADE
-from stockmart_assets.landing.reader import read_landing
-from stockmart_assets.mysql.load import replace_partition
-from stockmart_assets.resources.lake import LakeIOManager
-from stockmart_assets.resources.landing import LandingResource
-from stockmart_assets.resources.mysql import MySQLIOManager, MySQLResource
+from stockmart_assets.defs.mysql.assets import mysql_assets
+from stockmart_assets.defs.raw.assets import raw_assets
+from stockmart_assets.lib.landing.contract import TRADE
+from stockmart_assets.lib.landing.reader import read_landing
+from stockmart_assets.lib.mysql.load import replace_partition
+from stockmart_assets.defs.raw.resources import LakeIOManager, LandingResource
+from stockmart_assets.lib.day import Days
+from stockmart_assets.defs.mysql.io_manager import MySQLIOManager
+from stockmart_assets.defs.mysql.resources import MySQLResource
 
 
 
@@ -42,8 +43,6 @@ def main() -> None:
     dims = [[layer, t] for layer in ("raw", "mysql") for t in ("budget", "customer", "stocks")]
     dg.materialize(assets, selection=dg.AssetSelection.assets(*dims), resources=resources)
 
-    start = dt.datetime.fromisoformat(DAY)
-    end = start + dt.timedelta(days=1)
     trade_csv = str(landing / "trade.csv")
 
     def empty_partition():
@@ -60,11 +59,11 @@ def main() -> None:
             con.commit()
         assert n == args.trades, n
 
-    rows = read_landing(TRADE, landing, [DAY])
+    rows = read_landing(TRADE, landing, Days.of([DAY]))
 
     def io_manager():
         with mysql.connect() as con:
-            assert replace_partition(con, TRADE, rows, start, end).rows_loaded == args.trades
+            assert replace_partition(con, TRADE, rows, Days.of([DAY])).rows_loaded == args.trades
 
     def asset_run():
         dg.materialize(assets, selection=dg.AssetSelection.assets(["raw", "trade"], ["mysql", "trade"]),

@@ -17,15 +17,16 @@ import time
 
 from common import DAY, setup, teardown  # bench/common.py
 
-from stockmart_assets.assets.quality import verify
-from stockmart_assets.landing.contract import TABLES, TRADE
-from stockmart_assets.landing.reader import read_landing
-from stockmart_assets.mysql import ddl
-from stockmart_assets.mysql.load import merge_table, replace_partition
-from stockmart_assets.quality import spark as quality_spark
-from stockmart_assets.quality.suites import TRADE_SUITE
-from stockmart_assets.resources.mysql import MySQLResource
-from stockmart_assets.resources.spark import SparkResource
+from stockmart_assets.defs.quality.checks import verify
+from stockmart_assets.lib.day import Day, Days
+from stockmart_assets.lib.landing.contract import TABLES, TRADE
+from stockmart_assets.lib.landing.reader import read_landing
+from stockmart_assets.lib.mysql import ddl
+from stockmart_assets.lib.mysql.load import merge_table, replace_partition
+from stockmart_assets.lib.deequ import spark as quality_spark
+from stockmart_assets.lib.deequ.suites import TRADE_SUITE
+from stockmart_assets.defs.mysql.resources import MySQLResource
+from stockmart_assets.defs.quality.resources import SparkResource
 
 
 def main() -> None:
@@ -37,8 +38,7 @@ def main() -> None:
         ddl.create_all(cur)
         for table in ("budget", "customer", "stocks"):
             merge_table(con, TABLES[table], read_landing(TABLES[table], landing))
-        start = dt.datetime.fromisoformat(DAY)
-        replace_partition(con, TRADE, read_landing(TRADE, landing, [DAY]), start, start + dt.timedelta(days=1))
+        replace_partition(con, TRADE, read_landing(TRADE, landing, Days.of([DAY])), Days.of([DAY]))
 
     t0 = time.perf_counter()
     spark_resource = SparkResource()
@@ -47,13 +47,13 @@ def main() -> None:
     spark_start = time.perf_counter() - t0
 
     def bare():
-        df = spark_resource.read_mysql(mysql, TRADE, DAY)
+        df = spark_resource.read_mysql(mysql, TRADE, Day.of(DAY))
         # xxhash64 over every column: the scan reads whole rows, as the suite does (not one pruned column).
         row = df.selectExpr("count(*) AS n", "sum(xxhash64(*)) AS h").collect()[0]
         assert row["n"] == args.trades
 
     def gate():
-        rows, records = verify(spark_resource, mysql, TRADE, TRADE_SUITE, DAY)
+        rows, records = verify(spark_resource, mysql, TRADE, TRADE_SUITE, Day.of(DAY))
         assert rows == args.trades
         assert all(r["constraint_status"] == "Success" for r in records), [r for r in records if r["failing_rows"]]
 

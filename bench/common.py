@@ -5,8 +5,8 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from stockmart_assets.landing.generator import generate
-from stockmart_assets.mysql.local_server import LocalMariaDB
+from stockmart_assets.lib.landing.generator import generate
+from stockmart_assets.lib.mysql.local_server import LocalMariaDB
 
 DAY = "2024-12-26"
 

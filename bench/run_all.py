@@ -138,7 +138,7 @@ def stage_rows(run: dict, phases: dict, rss: TreeSampler) -> list[dict]:
 # -- sections ----------------------------------------------------------------------------------------------------
 
 def section_partition(a, work: Path, env: dict, emulator, figures: list, details: list, out: dict) -> None:
-    from stockmart_assets.landing.generator import generate
+    from stockmart_assets.lib.landing.generator import generate
 
     landing = Path(env["STOCKMART_LANDING_DIR"])
     say(f"partition: generating {a.trades:,} trades for {DAY}")
@@ -170,7 +170,7 @@ def section_partition(a, work: Path, env: dict, emulator, figures: list, details
                           f"largest single process {child.max_single_rss / GIB:.2f} GiB"))
     bq = phases.get("floor_bigquery")
     if bq and "error" not in bq:
-        figures.append(Figure("PROD mart stage: replace_atomically / bare emulator load", bq["mart_replace_s"] / bq["seconds"],
+        figures.append(Figure("PROD mart stage: BigQueryWarehouse.replace / bare emulator load", bq["mart_replace_s"] / bq["seconds"],
                               "x", None, f"{bq['mart_replace_s']:.2f} s vs {bq['seconds']:.2f} s"))
     bq_note = (f"BigQuery emulator floor: {bq['error'] if bq and 'error' in bq else 'measured'}" if bq
                else "BigQuery emulator floor: skipped (.venv-bq missing or --no-bigquery)")
@@ -194,7 +194,7 @@ def section_partition(a, work: Path, env: dict, emulator, figures: list, details
 
 
 def section_backfill(a, work: Path, env: dict, figures: list, details: list, out: dict) -> None:
-    from stockmart_assets.landing.generator import generate
+    from stockmart_assets.lib.landing.generator import generate
 
     days = [(BACKFILL_START + dt.timedelta(days=i)).isoformat() for i in range(a.backfill_days)]
     landing = work / "landing-backfill"
@@ -308,13 +308,13 @@ def main() -> int:
         (work / "dagster-home").mkdir()
         pipeline = {"partition", "backfill"} & set(a.only)
         if pipeline:
-            from stockmart_assets.landing.generator import generate
-            from stockmart_assets.mysql.local_server import LocalMariaDB
+            from stockmart_assets.lib.landing.generator import generate
+            from stockmart_assets.lib.mysql.local_server import LocalMariaDB
 
             say("starting a throwaway MariaDB")
             mariadb = LocalMariaDB(work / "mariadb")
             env["STOCKMART_MYSQL_URL"] = mariadb.ensure()
-            from stockmart_assets.resources.mysql import MySQLResource
+            from stockmart_assets.defs.mysql.resources import MySQLResource
 
             with MySQLResource(url=env["STOCKMART_MYSQL_URL"]).connect() as con, con.cursor() as cur:
                 cur.execute("SELECT VERSION()")
@@ -329,7 +329,7 @@ def main() -> int:
         if "partition" in a.only:
             if not a.no_bigquery:
                 sys.path.insert(0, str(ROOT))
-                from stockmart_assets_tests.bigquery_emulator import is_installed, start_emulator
+                from stockmart_assets_tests.support.bigquery_emulator import is_installed, start_emulator
 
                 if is_installed():
                     say("starting the BigQuery emulator")

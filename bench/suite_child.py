@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 
@@ -75,7 +76,7 @@ def run_job(job: str, partition: str | None, first: str | None, last: str | None
 
 def _mysql():
     """The run's server (its resource holds a dg.EnvVar, which only resolves inside a run)."""
-    from stockmart_assets.resources.mysql import MySQLResource
+    from stockmart_assets.defs.mysql.resources import MySQLResource
 
     return MySQLResource(url=os.environ["STOCKMART_MYSQL_URL"])
 
@@ -83,15 +84,16 @@ def _mysql():
 def floor_spark(day: str, trades: int) -> dict:
     """Start Spark (JVM + Deequ jars) and scan the day once over JDBC, as bench_quality_gate.py's bare scan."""
     from stockmart_assets.environment import build_resources
-    from stockmart_assets.landing.contract import TRADE
-    from stockmart_assets.quality.spark import stop_spark
+    from stockmart_assets.lib.day import Day
+    from stockmart_assets.lib.deequ.spark import stop_spark
+    from stockmart_assets.lib.landing.contract import TRADE
 
     spark_resource, mysql = build_resources("LOCAL")["spark"], _mysql()  # the run's Spark settings
     t0 = time.perf_counter()
     spark_resource.session().range(1).count()
     started = time.perf_counter() - t0
     t1 = time.perf_counter()
-    df = spark_resource.read_mysql(mysql, TRADE, day)  # a day is not persisted: a bare scan
+    df = spark_resource.read_mysql(mysql, TRADE, Day.of(day))  # a day is not persisted: a bare scan
     row = df.selectExpr("count(*) AS n", "sum(xxhash64(*)) AS h").collect()[0]
     scan = time.perf_counter() - t1
     stop_spark()
@@ -132,24 +134,24 @@ def floor_mysql(csv: Path, trades: int) -> dict:
 
 def floor_bigquery(landing: Path, endpoint: str, project: str, day: str) -> dict:
     """Against the emulator: one bare ``load_table_from_dataframe`` of the mart partition, then stockmart's
-    ``replace_atomically`` of the same rows (the PROD mart stage), as bench_mart_load.py does."""
+    ``BigQueryWarehouse.replace`` of the same rows (the PROD mart stage), as bench_mart_load.py does."""
     from google.cloud import bigquery
 
     from bench_mart_load import mart_rows  # bench/bench_mart_load.py
-    from stockmart_assets.mart.tables import TRADE as MART_TRADE
-    from stockmart_assets.resources.bigquery_mart import replace_atomically
-    from stockmart_assets_tests.bigquery_emulator import make_client
+    from stockmart_assets.lib.warehouse.tables import TRADE as MART_TRADE
+    from stockmart_assets.lib.day import Days
+    from stockmart_assets.lib.warehouse.bigquery import BigQueryWarehouse, emulator_client
 
     rows = mart_rows(landing)
     frame = rows.to_pandas()
-    client = make_client(endpoint, project)
+    client = emulator_client(project, endpoint)
     client.query(f"CREATE SCHEMA IF NOT EXISTS `{project}.bench`").result()
     t0 = time.perf_counter()
     client.load_table_from_dataframe(frame, f"{project}.bench.bare", job_config=bigquery.LoadJobConfig(
         write_disposition="WRITE_TRUNCATE")).result()
     bare = time.perf_counter() - t0
     t1 = time.perf_counter()
-    replace_atomically(client, project, "mart", MART_TRADE, f"trade_date = DATE '{day}'", rows=rows)
+    BigQueryWarehouse(project, client=lambda: nullcontext(client)).replace(MART_TRADE, Days.of([day]), rows=rows)
     ours = time.perf_counter() - t1
     client.close()
     return {"seconds": bare, "mart_replace_s": ours}
@@ -172,8 +174,8 @@ def phase(phases: list, name: str, action) -> dict:
 
 def sensor_landing(root: Path, files: int, shards: int = 10) -> None:
     """Dimension exports plus ``files`` small valid trade files, one per day and shard (trade/<day>_<shard>.csv)."""
-    from stockmart_assets.landing.contract import TRADE
-    from stockmart_assets.landing.generator import generate
+    from stockmart_assets.lib.landing.contract import TRADE
+    from stockmart_assets.lib.landing.generator import generate
 
     customers = 50
     generate(root, customers=customers, days=1, trades_per_day=0, bars=False)
@@ -195,8 +197,8 @@ def sensor_ticks(root: Path) -> dict:
     import dagster as dg
 
     from stockmart_assets.definitions import defs
-    from stockmart_assets.resources.landing import LandingResource
-    from stockmart_assets.sensors import landing_files
+    from stockmart_assets.defs.raw.resources import LandingResource
+    from stockmart_assets.defs.orchestration.sensors import landing_files
     from stockmart_assets_tests.support.instance_state import record_loaded
 
     instance = dg.DagsterInstance.ephemeral()

@@ -46,5 +46,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -x .venv/bin/stockmart 
 fi
 
 # Deequ and MySQL Connector/J from Maven Central into ~/.m2 (a second run downloads nothing).
-quietly .venv/bin/python -m stockmart_assets.quality.jars
+quietly .venv/bin/python -m stockmart_assets.lib.deequ.jars
 echo "setup: ready (.venv, Spark jars in ~/.m2; installer output in $log)"

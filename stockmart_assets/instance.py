@@ -1,8 +1,8 @@
 """What stockmart needs from a Dagster instance, declared once: one warehouse writer at a time.
 
-DuckDB lets one process at a time open a database file for writing (the next one gets "Could not set lock on
-file ..."). Every step that writes the mart is in the ``mart_warehouse`` pool (``assets/mart.py``) and the
-instance limits that pool to one step at a time. What Dagster 1.13 enforces, and where:
+DuckDB has one writer at a time (``lib/warehouse/lock.py``). Every step that writes the mart is in the
+``mart_warehouse`` pool (``defs/mart/resources.py``) and the instance limits that pool to one step at a time.
+What Dagster 1.13 enforces, and where:
 
 * Granularity ``op``: before a run's executor (in-process or multiprocess) starts a pool step it claims a slot
   in the instance's storage, and it frees the slot when the step ends. Every run of the instance claims from
@@ -17,8 +17,8 @@ instance limits that pool to one step at a time. What Dagster 1.13 enforces, and
   no limit applies there; its runs use the in-process executor, which runs one step at a time anyway.
 
 ``stockmart run`` and ``stockmart ui`` write ``dagster.yaml`` into their Dagster home when it has none
-(``cli.py``). The containers use ``docker/dagster.yaml``, whose ``concurrency`` section must equal
-``CONCURRENCY`` (checked by ``stockmart_assets_tests/test_concurrency.py``).
+(``cli/home.py``). The containers use ``docker/dagster.yaml``, whose ``concurrency`` section must equal
+``CONCURRENCY`` (checked by ``stockmart_assets_tests/defs/mart/test_concurrency.py``).
 """
 
 import os
@@ -27,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from stockmart_assets.assets.mart import MART_POOL
+from stockmart_assets.defs.mart.resources import MART_POOL
 
 WAREHOUSE_WRITERS = 1  # DuckDB: one writing process per database file
 POOL_LIMITS = {MART_POOL: WAREHOUSE_WRITERS}
@@ -70,54 +70,3 @@ def ensure_pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
     for pool, limit in missing.items():
         storage.set_concurrency_slots(pool, limit)
     return missing
-
-
-RUNNER_PID_TAG = "stockmart/pid"  # on the runs `stockmart run` executes in its own process
-
-
-def fail_runs_of_dead_processes(instance: dg.DagsterInstance) -> list[str]:
-    """Mark failed the runs a killed `stockmart run` left unfinished; return their ids.
-
-    `stockmart run` executes in its own process, where no daemon watches: if that process is killed its run
-    stays STARTED, and would look like work in progress for ever.
-    """
-    ended = []
-    in_flight = instance.get_run_records(dg.RunsFilter(statuses=[
-        dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
-    for record in in_flight:
-        run = record.dagster_run
-        pid = run.tags.get(RUNNER_PID_TAG)
-        if pid and pid.isdigit() and not _is_alive(int(pid)):
-            instance.report_run_failed(run, f"the process that ran it (pid {pid}) is gone")
-            ended.append(run.run_id)
-    return ended
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def free_slots_of_finished_runs(instance: dg.DagsterInstance) -> int:
-    """Free the pool slots (and queue places) of runs that have ended; return how many runs had some.
-
-    A run interrupted inside a mart step ends without freeing its slot, and every later mart step would wait.
-    In a deployment the daemon does this (``run_monitoring.free_slots_after_run_end_seconds``); ``stockmart run``
-    has no daemon, so it does it before it starts.
-    """
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return 0
-    run_ids = list(storage.get_concurrency_run_ids())
-    if not run_ids:
-        return 0
-    finished = instance.get_run_records(dg.RunsFilter(run_ids=run_ids, statuses=[
-        dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]))
-    for record in finished:
-        storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
-    return len(finished)

@@ -1,23 +1,23 @@
 """What an asset page shows: row count, column schema and a preview, the same way for every table.
 
-A partitioned asset records its numbers on each partition's own materialization
-(``context.add_asset_metadata(..., partition_key=day)``), so a single-run backfill of many days shows each
-day's rows, not the range's: Dagster copies a run's output metadata onto every partition the run covers.
-Output metadata of a partitioned asset therefore carries only what is true of every partition.
+A partitioned asset records its numbers on each day's own materialization
+(``context.add_asset_metadata(..., partition_key=day)``): Dagster copies a run's output metadata onto every
+partition the run covers, so a single-run backfill's output metadata would show the range's numbers on each
+day. Output metadata of a partitioned asset therefore carries only what is true of every day.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from stockmart_assets.lib.day import Day, Days, rows_by_day
+from stockmart_assets.lib.landing.contract import LandingTable
+from stockmart_assets.lib.mysql.ddl import mysql_type
+
 if TYPE_CHECKING:
     import pyarrow as pa
-
-from stockmart_assets.landing.contract import LandingTable
-from stockmart_assets.mysql.ddl import mysql_type
 
 PREVIEW_ROWS = 10
 # On raw/* materializations: the digest of the landing files (path, mtime:size) the partition was read from.
@@ -39,7 +39,7 @@ def preview(data: pa.Table, columns: list[str] | None = None) -> dg.MetadataValu
 
 
 def rows_metadata(data: pa.Table, columns: list[str] | None = None) -> dict:
-    """Row count and preview of ``data`` (one partition's rows, or an unpartitioned table)."""
+    """Row count and preview of ``data`` (one day's rows, or an unpartitioned table)."""
     return {"dagster/row_count": data.num_rows, "preview": preview(data, columns)}
 
 
@@ -47,17 +47,19 @@ def table_metadata(table: LandingTable, data: pa.Table) -> dict:
     return {**rows_metadata(data, table.column_names), "dagster/column_schema": table_schema(table)}
 
 
-def day_slices(data: pa.Table, day_column: str, days: list[str]) -> dict[str, pa.Table]:
-    """The rows of each day in ``days`` (a DATE column, or a timestamp's calendar date)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    day_of_row = pc.cast(data[day_column], pa.date32())
-    return {day: data.filter(pc.equal(day_of_row, pa.scalar(dt.date.fromisoformat(day), pa.date32())))
-            for day in days}
+def run_days(context: dg.AssetExecutionContext) -> Days:
+    """The days this run materializes: one, or a single-run backfill's range."""
+    return Days.of(context.partition_keys)
 
 
-def add_partition_metadata(context: dg.AssetExecutionContext, per_day: dict[str, dict]) -> None:
+def add_day_metadata(context: dg.AssetExecutionContext, per_day: dict[Day, dict]) -> None:
     """Record each day's own numbers on that day's materialization."""
     for day, metadata in per_day.items():
-        context.add_asset_metadata(metadata, partition_key=day)
+        context.add_asset_metadata(metadata, partition_key=day.key)
+
+
+def record_rows_by_day(context: dg.AssetExecutionContext, rows: pa.Table, day_column: str,
+                       metadata=rows_metadata) -> None:
+    """Each day's row count and preview of ``rows`` (the run's output), on that day's materialization."""
+    add_day_metadata(context, {day: metadata(day_rows)
+                               for day, day_rows in rows_by_day(rows, day_column, run_days(context)).items()})

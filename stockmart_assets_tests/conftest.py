@@ -11,8 +11,10 @@ os.environ["STOCKMART_PARTITIONS_START"] = "2020-01-01"
 import pymysql  # noqa: E402
 import pytest  # noqa: E402
 
-from stockmart_assets.mysql.ddl import TABLE_ORDER  # noqa: E402
-from stockmart_assets.mysql.local_server import LocalMariaDB, install_mariadb_if_missing  # noqa: E402
+from stockmart_assets.lib.mysql.ddl import TABLE_ORDER  # noqa: E402
+from stockmart_assets_tests.support import spark_starts  # noqa: E402
+from stockmart_assets.lib.mysql.install import install_mariadb_if_missing  # noqa: E402
+from stockmart_assets.lib.mysql.local_server import LocalMariaDB  # noqa: E402
 
 # A few real rows of the service's export, exactly as it writes them (Korean headers, no trailing newline).
 SEED_FILES = {
@@ -69,7 +71,7 @@ def mysql_url(mysql_server, monkeypatch) -> str:
 
 
 def mysql_connect(url: str) -> pymysql.Connection:
-    from stockmart_assets.resources.mysql import MySQLResource
+    from stockmart_assets.defs.mysql.resources import MySQLResource
 
     return pymysql.connect(**MySQLResource(url=url).connection_params(), charset="utf8mb4", autocommit=True)
 
@@ -90,6 +92,8 @@ def table_state(url: str) -> dict[str, tuple[int, int | None]]:
             state[name] = (rows, cur.fetchone()[1])
     return state
 
+
+spark_starts.install()
 
 SERVER_FIXTURES = {"mysql_server", "mysql_url", "bigquery_emulator", "bq_dataset", "spark"}
 

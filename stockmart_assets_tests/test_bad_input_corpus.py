@@ -29,22 +29,22 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stockmart_assets.assets.mart import mart_assets
-from stockmart_assets.assets.mysql import mysql_assets
-from stockmart_assets.assets.quality import quality_assets, quality_checks
-from stockmart_assets.assets.raw import raw_assets
+from stockmart_assets.defs.quality.checks import quality_checks
 from stockmart_assets.definitions import defs
 from stockmart_assets.environment import build_resources
-from stockmart_assets.landing.contract import TABLES
-from stockmart_assets.landing.reader import SOURCE_FILE, LandingFileError, read_landing
-from stockmart_assets.mysql.ddl import TABLE_ORDER
+from stockmart_assets.lib.landing.contract import TABLES
+from stockmart_assets.lib.landing.problems import LandingFileError
+from stockmart_assets.lib.landing.reader import SOURCE_FILE, read_landing
+from stockmart_assets.lib.mysql.ddl import TABLE_ORDER
 from stockmart_assets.partitions import START_DATE
-from stockmart_assets.quality import spark as quality_spark
-from stockmart_assets.resources.landing import LandingResource
-from stockmart_assets.resources.spark import SparkResource
-from stockmart_assets.sensors import landing_files
+from stockmart_assets.lib.deequ import spark as quality_spark
+from stockmart_assets.defs.raw.resources import LandingResource
+from stockmart_assets.defs.quality.resources import SparkResource
+from stockmart_assets.defs.orchestration.sensors import landing_files
+from stockmart_assets_tests.support.spark_starts import STARTS
 from stockmart_assets_tests.conftest import SEED_FILES, mysql_connect, table_state, write_landing
 from stockmart_assets_tests.support.instance_state import record_loaded
+from stockmart_assets_tests.support.pipeline import ALL_ASSETS
 
 TRADE = "trade.csv"
 CUSTOMER = "customer.csv"
@@ -360,7 +360,7 @@ class ModuleSpark(SparkResource):
 
 
 MART_TABLES = ["budget", "customer", "stocks", "trade", "stock_price"]
-ALL_ASSETS = [*raw_assets, *mysql_assets, *quality_assets, *mart_assets, *quality_checks]
+ALL = [*ALL_ASSETS, *quality_checks]
 
 
 @dataclasses.dataclass
@@ -381,7 +381,7 @@ class Stage:
             tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
         resources = {**build_resources("LOCAL"), "landing": LandingResource(path=str(landing)),
                      "spark": ModuleSpark()}
-        return dg.materialize(ALL_ASSETS, selection=dg.AssetSelection.assets(*keys), resources=resources,
+        return dg.materialize(ALL, selection=dg.AssetSelection.assets(*keys), resources=resources,
                               instance=self.instance, partition_key=partition, tags=tags, raise_on_error=False)
 
     def load_seed(self, tables=None, days=None) -> None:
@@ -427,7 +427,7 @@ def stage(mysql_server, tmp_path_factory):
         # module would start none: start from no JVM, so the module starts exactly its own.
         quality_spark.stop_spark()
         s = Stage(work, dg.DagsterInstance.ephemeral(), mysql_server, str(work / "home" / "warehouse.duckdb"),
-                  quality_spark.starts)
+                  STARTS.count)
         try:
             s.load_seed()
             s.state, s.mart = table_state(mysql_server), s.mart_content()
@@ -532,4 +532,4 @@ def test_arguably_fine_file_reaches_mysql_and_mart_verbatim(case, good_state, tm
 
 @pytest.mark.slow
 def test_the_module_started_one_spark_jvm(stage):
-    assert quality_spark.starts - stage.spark_starts == 1
+    assert STARTS.count - stage.spark_starts == 1

@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from stockmart_assets.definitions import defs
-from stockmart_assets.resources.landing import LandingResource
-from stockmart_assets.sensors import landing_files
+from stockmart_assets.defs.raw.resources import LandingResource
+from stockmart_assets.defs.orchestration.sensors import landing_files
 from stockmart_assets_tests.conftest import table_state
 
 pytestmark = pytest.mark.mysql

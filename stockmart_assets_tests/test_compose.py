@@ -781,7 +781,7 @@ def test_dockerfile():
     assert any(re.search(r"apt-get install\b.*\bopenjdk-17-jre-headless\b", r) for r in runs)
     assert any(re.search(r"\bpip install\b[^;&|]*\s\.(\s|;|$)", r) for r in runs)
     jars = [i for i, (instr, args) in enumerate(instructions)
-            if instr == "RUN" and "python -m stockmart_assets.quality.jars" in args]
+            if instr == "RUN" and "python -m stockmart_assets.lib.deequ.jars" in args]
     assert jars, "the Maven jars are not fetched at build time"
     users = [(i, args) for i, (instr, args) in enumerate(instructions) if instr == "USER"]
     assert users and users[-1][1].split(":")[0] not in ("root", "0"), "the image must end as a non-root user"
@@ -794,5 +794,5 @@ def test_dockerfile():
             if "*" in source:
                 continue
             assert (ROOT / source).exists(), f"COPY source {source} does not exist"
-    spec = importlib.util.find_spec("stockmart_assets.quality.jars")
-    assert spec is not None, "python -m stockmart_assets.quality.jars would fail"
+    spec = importlib.util.find_spec("stockmart_assets.lib.deequ.jars")
+    assert spec is not None, "python -m stockmart_assets.lib.deequ.jars would fail"

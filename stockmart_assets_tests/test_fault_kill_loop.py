@@ -31,11 +31,11 @@ import duckdb
 import pymysql
 import pytest
 
-from stockmart_assets.landing.generator import generate
+from stockmart_assets.lib.landing.generator import generate
 from stockmart_assets_tests.conftest import mysql_connect, table_state
-from stockmart_assets_tests.fault_child import (
+from stockmart_assets_tests.support.fault_child import (
     BEGIN, BULK, COMMITTED, DONE, MART_DAY_COLUMNS, mart_day_rows, marked_at, write_mart_day)
-from stockmart_assets_tests.pipeline import DIMENSIONS, materialize
+from stockmart_assets_tests.support.pipeline import LOAD_DIMENSIONS, materialize
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +102,7 @@ class Children:
 
     def start(self, args: list[str], log: Path) -> subprocess.Popen:
         with open(log, "wb") as out:
-            child = subprocess.Popen([sys.executable, "-m", "stockmart_assets_tests.fault_child", *args],
+            child = subprocess.Popen([sys.executable, "-m", "stockmart_assets_tests.support.fault_child", *args],
                                      cwd=REPO, env={**os.environ, "TMPDIR": str(self.tmp)},
                                      stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -290,7 +290,7 @@ def test_kill_9_during_the_mysql_load_keeps_the_previous_partition(tmp_path, mys
     work = tmp_path / "work"
 
     # The expected new state without the children: a load into empty tables, with DAY from v2.
-    materialize(tmp_path / f"v{OLD}", work, DIMENSIONS)
+    materialize(tmp_path / f"v{OLD}", work, LOAD_DIMENSIONS)
     materialize(tmp_path / f"v{OLD}", work, trade, OTHER_DAYS[0])
     materialize(tmp_path / f"v{NEW}", work, trade, DAY)
     expected = {NEW: table_state(mysql_url)}

@@ -41,25 +41,30 @@ def test_the_scan_catches_what_it_looks_for():
                    for p in SECRET_PATTERNS.values())
 
 
-@pytest.mark.parametrize("day", ["2024-12-27' OR '1'='1", "2024-12-27; DROP TABLE trade", "../../etc", ""])
+@pytest.mark.parametrize("day", ["2024-12-27' OR '1'='1", "2024-12-27; DROP TABLE trade", "../../etc", "",
+                                 "2024-12-27 ", "2024-1-27", "２０２４-１２-２７"])
 def test_partition_keys_never_reach_sql_unvalidated(day):
-    from stockmart_assets.mart.analytics import query
-    from stockmart_assets.resources.mysql import partition_window
-    from stockmart_assets.resources.spark import _slices
-    from stockmart_assets.landing.contract import TRADE
+    """A day reaches a path or a query only as a ``Day``, and ``Day.of`` refuses anything but YYYY-MM-DD."""
+    from stockmart_assets.lib.day import Day, Days
 
     with pytest.raises(ValueError):
-        query("orders_per_day", "duckdb", "mart", day)
+        Day.of(day)
     with pytest.raises(ValueError):
-        partition_window([day])
-    with pytest.raises(ValueError):
-        _slices(TRADE, day, 4)
+        Days.of(["2024-12-26", day])
+
+
+def test_partition_keys_are_parsed_in_one_module():
+    """No module but lib/day.py turns text into a date (a second parser would be a second, weaker check)."""
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "stockmart_assets").rglob("*.py"))
+             if path.name != "day.py" for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if "date.fromisoformat" in line or "strptime" in line]
+    assert not found, found
 
 
 @pytest.mark.mysql
 def test_hostile_text_is_loaded_verbatim(tmp_path, mysql_url, seed_landing):
     from stockmart_assets_tests.conftest import mysql_connect, table_state
-    from stockmart_assets_tests.pipeline import DIMENSIONS, materialize
+    from stockmart_assets_tests.support.pipeline import LOAD_DIMENSIONS, materialize
 
     hostile = ["Robert'); DROP TABLE trade;--", '"quoted", with comma', "back\\slash", "NULL"]
     lines = (seed_landing / "customer.csv").read_text(encoding="utf-8").splitlines()
@@ -67,7 +72,7 @@ def test_hostile_text_is_loaded_verbatim(tmp_path, mysql_url, seed_landing):
     for row, name in zip(rows, hostile):
         row[1] = '"' + name.replace('"', '""') + '"'
     (seed_landing / "customer.csv").write_text("\n".join([lines[0], *[",".join(r) for r in rows]]), encoding="utf-8")
-    assert materialize(seed_landing, tmp_path, DIMENSIONS).success
+    assert materialize(seed_landing, tmp_path, LOAD_DIMENSIONS).success
     with mysql_connect(mysql_url) as con, con.cursor() as cur:
         cur.execute("SELECT name FROM customer ORDER BY customer_id")
         assert [r[0] for r in cur.fetchall()] == hostile

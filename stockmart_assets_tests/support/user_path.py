@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from stockmart_assets_tests.support import REPO
 from stockmart_assets_tests.support.ui_server import DagsterDev, free_port
 
-REPO = Path(__file__).resolve().parents[2]
-LOCATION = "stockmart_assets.definitions"  # the code location `stockmart ui` serves
+LOCATION = "stockmart"  # the code location `stockmart ui` serves (pyproject: tool.dg.project.code_location_name)
 SENSOR = "landing_files"
 SENSOR_INTERVAL_S = 30
 # What a login shell on a fresh Debian machine has: no virtualenv, no project paths.
@@ -60,9 +60,14 @@ def fresh_clone(dest: Path, repo: Path = REPO) -> Path:
     """``git clone`` of the repository, with the working tree's uncommitted changes on top (so a test of a change
     walks the change); in CI, a clone of main is exactly main."""
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(dest)], check=True)
-    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--modified", "--others", "--deleted",
-                             "--exclude-standard"], check=True, capture_output=True, text=True).stdout
-    for rel in filter(None, dict.fromkeys(listed.split("\0"))):
+
+    def listed(*args: str) -> list[str]:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                              text=True).stdout.split("\0")
+
+    changed = listed("diff", "--name-only", "--no-renames", "-z", "HEAD")  # staged or not, against the clone
+    untracked = listed("ls-files", "-z", "--others", "--exclude-standard")
+    for rel in filter(None, dict.fromkeys(changed + untracked)):
         source, target = repo / rel, dest / rel
         if source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +216,7 @@ class Walk:
         """A read of the DuckDB mart, queued behind any writer (the warehouse's own lock)."""
         import duckdb
 
-        from stockmart_assets.resources.duckdb_mart import writer_lock
+        from stockmart_assets.lib.warehouse.lock import writer_lock
 
         with writer_lock(str(self.warehouse)), duckdb.connect(str(self.warehouse), read_only=True) as con:
             return con.execute(sql).fetchall()

@@ -1,0 +1,153 @@
+"""`stockmart run`: load what the landing folder holds and the mart does not have yet, then say what it holds."""
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+from stockmart_assets.cli.home import command, instance, local_server
+
+NO_LANDING_FILES = 2
+RUNS_IN_PROGRESS = 3
+
+
+def write_sample(landing: Path, args) -> None:
+    """Generated landing files for the last ``--days`` days (to yesterday, Seoul time), into an empty folder only."""
+    from zoneinfo import ZoneInfo
+
+    from stockmart_assets.lib.landing.contract import SERVICE_TIMEZONE
+    from stockmart_assets.lib.landing.generator import generate
+    from stockmart_assets.lib.landing.scan import file_versions
+
+    if existing := file_versions(landing):
+        print(f"--sample: {landing} already holds {len(existing)} landing file(s); they are left as they are")
+        return
+    yesterday = dt.datetime.now(ZoneInfo(SERVICE_TIMEZONE)).date() - dt.timedelta(days=1)
+    start = yesterday - dt.timedelta(days=args.days - 1)
+    counts = generate(landing, customers=args.customers, days=args.days, trades_per_day=args.trades_per_day,
+                      start_date=start, seed=args.seed)
+    print(f"sample landing files for {start} .. {yesterday} written to {landing}: "
+          + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+
+
+def cmd_run(args) -> int:
+    from stockmart_assets.lib.landing.units import landing_units, scan_landing
+    from stockmart_assets.lib.partitions_start import record_partitions_start
+    from stockmart_assets.lib.paths import landing_dir
+
+    started = time.monotonic()
+    landing = landing_dir()
+    if args.sample:
+        write_sample(landing, args)
+    versions, days = scan_landing(landing)
+    if not versions:
+        print(f"no landing files in {landing}: put the trading service's exports there (customer.csv, budget.csv, "
+              "stocks.csv, trade*.csv, stock/<TICKER>_data.csv; see the README's landing contract), point "
+              f"STOCKMART_LANDING_DIR at them, or write a generated sample with `{command('run', '--sample')}`",
+              file=sys.stderr)
+        return NO_LANDING_FILES
+    units = landing_units(versions, days)
+    day_units = [u for u in units if u.day]
+    if day_units and (recorded := record_partitions_start(day_units[0].day.key)):
+        print(f"daily partitions start on {recorded}, the first day of the landing files")
+    if not os.getenv("STOCKMART_MYSQL_URL"):
+        from stockmart_assets.lib.mysql.install import install_mariadb_if_missing
+
+        install_mariadb_if_missing()
+        local_server().ensure()
+    found = instance()
+    if busy := _runs_in_progress(found):
+        print("runs are in progress in this Dagster home; wait for them to end (or cancel them in the UI):\n"
+              + "\n".join(busy), file=sys.stderr)
+        return RUNS_IN_PROGRESS
+    return _load(found, units, versions, days, started)
+
+
+def _load(found, units, versions, days, started: float) -> int:
+    from stockmart_assets.defs.orchestration import jobs, ledger
+    from stockmart_assets.definitions import defs
+    from stockmart_assets.lib.landing.units import day_blocks, outside, outside_message
+    from stockmart_assets.partitions import partition_bounds
+
+    graph = defs.resolve_asset_graph()
+    states = ledger.unit_states(found, graph, ledger.job_assets(graph, [jobs.dimensions_job, jobs.daily_job]), units)
+    todo = [u for u in units if states[u] != ledger.LOADED]
+    first, last = partition_bounds()
+    if skipped := outside(todo, first, last, days):
+        print(outside_message(skipped, first), file=sys.stderr)
+        todo = [u for u in todo if u.day not in skipped]
+    if not todo:
+        day_count = sum(1 for u in units if u.day)
+        print(f"nothing changed since the last load: the {len(versions)} landing file(s) are all in the mart "
+              f"({day_count} day(s){', and the dimension exports' if day_count < len(units) else ''})")
+        _summary(defs, [], started)
+        return 0
+    print("to load: " + "; ".join(f"{u.label} ({states[u]})" for u in todo))
+    results, ok = [], True
+    if dims := [u for u in todo if u.day is None]:
+        results.append(_execute(defs, found, jobs.dimensions_job.name, {}, "dimensions"))
+        ok = results[-1].success
+    if ok:
+        for block in day_blocks([u for u in todo if u.day]):
+            label = block[0].label + (f" .. {block[-1].label}" if len(block) > 1 else "")
+            results.append(_execute(defs, found, jobs.daily_job.name, ledger.range_tags(block), label))
+            ok = ok and results[-1].success
+    elif len(todo) > len(dims):
+        print("the days wait for the dimension exports (trades reference customers and stocks)")
+    _summary(defs, results, started)
+    return 0 if ok else 1
+
+
+def _execute(defs, found, job_name: str, tags: dict, label: str):
+    """One in-process run, its console kept to INFO (a line per day of the raw stage), then its outcome."""
+    from stockmart_assets.cli.stale_runs import RUNNER_PID_TAG
+
+    begun = time.monotonic()
+    print(f"{job_name} {label}: running")
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=found, raise_on_error=False, tags={**tags, RUNNER_PID_TAG: str(os.getpid())},
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+    outcome = "ok" if result.success else f"FAILED (run {result.run_id}: see `{command('ui')}`)"
+    print(f"{job_name} {label}: {outcome} in {time.monotonic() - begun:.0f} s")
+    return result
+
+
+def _runs_in_progress(found) -> list[str]:
+    import dagster as dg
+
+    from stockmart_assets.defs.orchestration.ledger import IN_FLIGHT
+
+    return [f"  run {r.dagster_run.run_id} ({r.dagster_run.job_name}), {r.dagster_run.status.value}"
+            for r in found.get_run_records(dg.RunsFilter(statuses=list(IN_FLIGHT)), limit=10)]
+
+
+def _summary(defs, results, started: float) -> None:
+    """Where the mart is and what it holds, this run's checks, and how to look at it all."""
+    import dagster as dg
+
+    with dg.build_resources({"warehouse": defs.resources["warehouse"]}) as resources:  # EnvVars resolved
+        _print_mart(resources.warehouse.get())
+    evaluations = [e for r in results for e in r.get_asset_check_evaluations()]
+    if evaluations:
+        failed = [e for e in evaluations if not e.passed]
+        print(f"quality checks this run: {len(evaluations) - len(failed)} passed, {len(failed)} failed"
+              + "".join(f"\n  FAILED {e.asset_key.to_user_string()} {e.check_name}"
+                        + (f" [{e.partition}]" if e.partition else "") + f": {e.description}" for e in failed))
+    print(f"done in {time.monotonic() - started:.0f} s. See it all in the UI: {command('ui')}  "
+          f"(http://127.0.0.1:{os.getenv('STOCKMART_UI_PORT', '3000')})")
+    if not os.getenv("STOCKMART_MYSQL_URL"):
+        server = local_server()
+        print(f"the local MariaDB keeps running on 127.0.0.1:{server.port} (data in {server.base}); "
+              f"stop it with: {command('mysql', 'stop')}")
+
+
+def _print_mart(warehouse) -> None:
+    from stockmart_assets.lib.warehouse.reports import table_sizes
+    from stockmart_assets.lib.warehouse.tables import MART_TABLES
+
+    where = (f"DuckDB file {warehouse.database}" if warehouse.dialect == "duckdb"
+             else f"BigQuery dataset {warehouse.project}.{warehouse.schema}")
+    print(f"\nthe mart: {where}")
+    for name, rows, days in table_sizes(warehouse, list(MART_TABLES.values())):
+        print(f"  {warehouse.schema}.{name:<22} {rows:>9,} rows" + (f" over {days} day(s)" if days else ""))

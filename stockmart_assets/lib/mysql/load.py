@@ -1,0 +1,139 @@
+"""The one bulk path into MySQL: LOAD DATA LOCAL INFILE inside a single transaction.
+
+A partition is replaced by deleting its rows and loading the new ones in one transaction, so a re-run gives
+the same table and a crash (of our process, of the connection) leaves the previous rows. A dimension table
+(unpartitioned) is loaded into a temporary staging table and merged by primary key: it cannot simply be
+emptied, because trades reference its rows.
+
+With LOCAL, MySQL and MariaDB treat every error as a warning and skip the row (the server cannot stop the
+client's upload midway). So after each load we compare the loaded row count and the warnings; any skipped or
+altered row rolls the transaction back, and the error names the landing file and line it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pymysql
+
+from stockmart_assets.lib.day import Days
+from stockmart_assets.lib.landing.contract import LandingTable
+from stockmart_assets.lib.mysql.ddl import q
+from stockmart_assets.lib.mysql.errors import DataLoadError, check_complete, explain_integrity
+
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    table: str
+    rows_loaded: int
+    rows_deleted: int
+
+
+def _write_load_file(data: pa.Table, table: LandingTable, path: str) -> None:
+    # Strings are always quoted and NULL is the bare word NULL: MySQL then tells NULL, '' and 'NULL' apart.
+    # ESCAPED BY '' on the MySQL side means backslashes in names arrive untouched.
+    strings = [c.name for c in table.columns if c.type == "VARCHAR"]
+    force = f", FORCE_QUOTE ({', '.join(strings)})" if strings else ""
+    con = duckdb.connect()
+    con.register("data", data)
+    cols = ", ".join(c.name for c in table.columns)
+    con.execute(
+        f"COPY (SELECT {cols} FROM data) TO '{path}' "
+        f"(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULLSTR 'NULL'{force})"
+    ).fetchall()
+    con.close()
+
+
+def _load_data(cur, path: str, target: str, table: LandingTable) -> int:
+    cols = ", ".join(q(c.name) for c in table.columns)
+    cur.execute(
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE {q(target)} CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' "
+        f"({cols})",
+        (path,),
+    )
+    return cur.rowcount
+
+
+def replace_partition(con: pymysql.Connection, table: LandingTable, data: pa.Table, days: Days) -> LoadResult:
+    """Make the rows of ``table`` on ``days`` (its partition column's date) exactly ``data``, atomically.
+
+    Rows already loaded are never replaced by nothing: a day that has no landing rows (its export has not
+    arrived, or came header-only) while MySQL holds rows for it is refused, and the day stays as it was.
+    """
+    assert table.partition_column, f"{table.name} is not partitioned"
+    col, start, end = table.partition_column, days.start, days.end
+    if data.num_rows:
+        lo, hi = pc.min(data[col]).as_py(), pc.max(data[col]).as_py()
+        if lo < start or hi >= end:
+            raise DataLoadError(f"{table.name}: rows from {lo} to {hi} fall outside the partition [{start}, {end})")
+    with tempfile.TemporaryDirectory(prefix="stockmart-load-") as tmp:
+        path = os.path.join(tmp, f"{table.name}.csv")
+        _write_load_file(data, table, path)
+        with con.cursor() as cur:
+            try:
+                con.begin()
+                deleted = cur.execute(
+                    f"DELETE FROM {q(table.name)} WHERE {q(col)} >= %s AND {q(col)} < %s", (start, end)
+                )
+                if deleted and not data.num_rows:
+                    raise DataLoadError(
+                        f"{table.name}: the landing files hold no rows for [{start}, {end}), but MySQL holds "
+                        f"{deleted} row(s) loaded earlier: refusing to empty it (has the export for these days "
+                        "arrived?). To really empty it, delete the rows in MySQL.")
+                loaded = _load_data(cur, path, table.name, table) if data.num_rows else 0
+                check_complete(con, cur, table, data, loaded)
+                con.commit()
+            except pymysql.err.IntegrityError as e:
+                con.rollback()
+                raise DataLoadError(explain_integrity(con, table, data, e)) from e
+            except BaseException:
+                con.rollback()
+                raise
+    return LoadResult(table.name, loaded, deleted)
+
+
+def merge_table(con: pymysql.Connection, table: LandingTable, data: pa.Table) -> LoadResult:
+    """Make ``table`` hold exactly ``data``: upsert by primary key, delete rows that are gone, atomically.
+
+    Deleting a row that others still reference (a customer with trades) fails the whole merge.
+    """
+    stage = f"_stage_{table.name}"
+    key = [q(k) for k in table.key]
+    cols = [q(c.name) for c in table.columns]
+    updates = ", ".join(f"{c} = VALUES({c})" for c in cols if c not in key) or f"{key[0]} = {key[0]}"
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    with tempfile.TemporaryDirectory(prefix="stockmart-load-") as tmp:
+        path = os.path.join(tmp, f"{table.name}.csv")
+        _write_load_file(data, table, path)
+        with con.cursor() as cur:
+            try:
+                cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {q(stage)}")
+                # LIKE copies columns and keys but not foreign keys: the stage accepts the rows as they are.
+                cur.execute(f"CREATE TEMPORARY TABLE {q(stage)} LIKE {q(table.name)}")
+                con.begin()
+                loaded = _load_data(cur, path, stage, table) if data.num_rows else 0
+                check_complete(con, cur, table, data, loaded)
+                deleted = cur.execute(
+                    f"DELETE t FROM {q(table.name)} t LEFT JOIN {q(stage)} s ON {on} WHERE s.{key[0]} IS NULL"
+                )
+                cur.execute(
+                    f"INSERT INTO {q(table.name)} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {q(stage)} "
+                    f"ON DUPLICATE KEY UPDATE {updates}"
+                )
+                con.commit()
+            except pymysql.err.IntegrityError as e:
+                con.rollback()
+                raise DataLoadError(explain_integrity(con, table, data, e)) from e
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {q(stage)}")
+    return LoadResult(table.name, loaded, deleted)

@@ -1,0 +1,80 @@
+"""The embedded mart: a DuckDB file, every write one transaction behind the warehouse's file lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from stockmart_assets.lib.warehouse.lock import writer_lock
+from stockmart_assets.lib.warehouse.tables import MartTable
+from stockmart_assets.lib.warehouse.where import Where, where_sql
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+class DuckDBWarehouse:
+    dialect = "duckdb"
+
+    def __init__(self, database: str, schema: str = "mart"):
+        self.database, self.schema = database, schema
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        import duckdb
+
+        with writer_lock(self.database), duckdb.connect(self.database) as con:
+            yield con
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                yield con
+                con.execute("COMMIT").fetchall()
+            except BaseException:
+                con.execute("ROLLBACK").fetchall()
+                raise
+
+    def qualified(self, table: str) -> str:
+        return f'"{self.schema}"."{table}"'
+
+    def quote(self, column: str) -> str:
+        return f'"{column}"'
+
+    def exists(self, table: str) -> bool:
+        with self._connect() as con:
+            return _exists(con, self.schema, table)
+
+    def replace(self, table: MartTable, where: Where, rows: pa.Table | None = None,
+                select_sql: str | None = None) -> int:
+        target, condition = self.qualified(table.name), where_sql(table, where, self.quote)
+        with self._transaction() as con:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"').fetchall()
+            con.execute(table.duckdb_ddl(target)).fetchall()
+            con.execute(f"DELETE FROM {target} WHERE {condition}").fetchall()
+            if rows is not None:
+                con.register("_mart_rows", rows.select(table.column_names))
+                select_sql = "SELECT * FROM _mart_rows"
+            con.execute(f"INSERT INTO {target} BY NAME {select_sql}").fetchall()
+            return con.execute(f"SELECT count(*) FROM {target} WHERE {condition}").fetchall()[0][0]
+
+    def read(self, table: MartTable, where: Where) -> pa.Table:
+        columns = ", ".join(self.quote(c) for c in table.column_names)
+        with self._connect() as con:
+            if not _exists(con, self.schema, table.name):
+                return table.arrow_schema.empty_table()
+            return con.sql(f"SELECT {columns} FROM {self.qualified(table.name)} "
+                           f"WHERE {where_sql(table, where, self.quote)}").to_arrow_table()
+
+    def query(self, sql: str) -> list[tuple]:
+        with self._connect() as con:
+            return con.execute(sql).fetchall()
+
+
+def _exists(con, schema: str, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
+                            "table_name = ?", [schema, table]).fetchall()[0][0])

@@ -1,0 +1,39 @@
+"""What the mart's code asks of a warehouse: DuckDB (LOCAL) and BigQuery (PROD) both answer it.
+
+The IO manager, the quality checks, the gate and the analytics talk to this and nothing else, so a behaviour
+(a day replaced in one transaction, a read of a run's days) is written once per warehouse, here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from stockmart_assets.lib.warehouse.tables import MartTable
+from stockmart_assets.lib.warehouse.where import Where
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class Warehouse(Protocol):
+    dialect: str  # sqlglot's name of its SQL: "duckdb", "bigquery"
+    schema: str  # the schema (DuckDB) or dataset (BigQuery) of the mart's tables
+
+    def qualified(self, table: str) -> str:
+        """The table's name as a query writes it."""
+
+    def quote(self, column: str) -> str:
+        """A column name as a query writes it."""
+
+    def exists(self, table: str) -> bool: ...
+
+    def replace(self, table: MartTable, where: Where, rows: pa.Table | None = None,
+                select_sql: str | None = None) -> int:
+        """Make the rows of ``table`` that ``where`` covers exactly ``rows`` (or ``select_sql``'s result), all at
+        once: a crash leaves the previous rows. The table is created from its declaration first. Returns the
+        number of rows ``where`` covers afterwards."""
+
+    def read(self, table: MartTable, where: Where) -> pa.Table:
+        """The rows of ``table`` that ``where`` covers, in the declared columns."""
+
+    def query(self, sql: str) -> list[tuple]: ...

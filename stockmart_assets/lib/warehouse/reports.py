@@ -1,0 +1,38 @@
+"""What the gate and the CLI read from any warehouse, written once over ``Warehouse``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from stockmart_assets.lib.day import Day, Scope
+from stockmart_assets.lib.warehouse.protocol import Warehouse
+from stockmart_assets.lib.warehouse.tables import VERIFICATION_RESULTS, MartTable
+from stockmart_assets.lib.warehouse.where import Match, where_sql
+
+SUITE = "deequ_suite"  # the blocking suite, whose verifications the gate reads
+
+
+def verification_summary(w: Warehouse, table: str, scope: Scope) -> tuple[dt.datetime | None, int, int]:
+    """(run time, constraints, error-level failures) of the latest ``deequ_suite`` verification of ``table`` in
+    ``scope`` (a day, or the whole dimension table); no verification: (None, 0, 0)."""
+    if not w.exists(VERIFICATION_RESULTS.name):
+        return None, 0, 0
+    q = w.quote
+    key = Match.of(table_name=table, suite=SUITE, partition_date=scope if isinstance(scope, Day) else None)
+    failed = f"CASE WHEN {q('check_level')} = 'Error' AND {q('constraint_status')} <> 'Success' THEN 1 ELSE 0 END"
+    [(checked_at, constraints, failures)] = w.query(
+        f"SELECT MIN({q('run_time')}), COUNT(*), SUM({failed}) FROM {w.qualified(VERIFICATION_RESULTS.name)} "
+        f"WHERE {where_sql(VERIFICATION_RESULTS, key, q)}")
+    return checked_at, constraints, int(failures or 0)
+
+
+def table_sizes(w: Warehouse, tables: list[MartTable]) -> list[tuple[str, int, int | None]]:
+    """(table, rows, days) of each of ``tables`` that exists; days is None for an unpartitioned table."""
+    sizes = []
+    for table in tables:
+        if not w.exists(table.name):
+            continue
+        days = f"COUNT(DISTINCT {w.quote(table.partition_column)})" if table.partition_column else "NULL"
+        [(rows, n_days)] = w.query(f"SELECT COUNT(*), {days} FROM {w.qualified(table.name)}")
+        sizes.append((table.name, rows, n_days))
+    return sizes

@@ -1,0 +1,96 @@
+"""The landing contract: valid exports parse with Korean intact; every malformed kind names file, line, column."""
+
+import pytest
+
+from stockmart_assets.lib.landing.contract import BUDGET, CUSTOMER, STOCK_PRICE, TRADE
+from stockmart_assets.lib.day import Days
+from stockmart_assets.lib.landing.problems import LandingFileError
+from stockmart_assets.lib.landing.reader import read_landing
+from stockmart_assets.lib.landing.units import scan_landing
+from stockmart_assets_tests.conftest import SEED_FILES, write_landing
+
+TRADE_HEADER = "주문id,고객id,주식,거래종류,주문량,주문일시\n"
+
+
+def days_of(landing) -> list[str]:
+    """The days the landing files touch, as the sensor and `stockmart run` find them."""
+    return sorted({d for days in scan_landing(landing)[1].values() for d in days})
+
+
+def test_seed_format_parses_with_korean_text_intact(seed_landing):
+    customers = read_landing(CUSTOMER, seed_landing).to_pylist()
+    assert [c["name"] for c in customers] == ["김민수", "이영희", "박성준", "최수정"]
+    assert [c["sex"] for c in customers] == ["남", "여", "남", "여"]
+    assert customers[0] | {"_source_file": None} == {
+        "customer_id": 1, "name": "김민수", "sex": "남", "age": 32, "budget_id": 100001,
+        "_source_file": None, "_source_line": 2}
+    trades = read_landing(TRADE, seed_landing).to_pylist()
+    assert [t["trade_type"] for t in trades] == ["매수", "매도", "매수", "매도", "매수"]
+    assert read_landing(BUDGET, seed_landing).num_rows == 4
+
+
+def test_partition_takes_the_days_rows_from_every_file(tmp_path):
+    landing = write_landing(tmp_path, {
+        "trade.csv": TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00\n2,1,1,매도,2,2024-12-27 09:00\n",
+        "trade_2.csv": TRADE_HEADER + "3,1,1,매수,3,2024-12-27 23:59\n4,1,1,매수,4,2024-12-28 00:00",
+    })
+    assert days_of(landing) == ["2024-12-26", "2024-12-27", "2024-12-28"]
+    day = read_landing(TRADE, landing, Days.of(["2024-12-27"]))
+    assert day["order_id"].to_pylist() == [2, 3]
+    assert day["_source_line"].to_pylist() == [3, 2]
+
+
+def test_bars_belong_to_their_utc_date(tmp_path):
+    header = ",Datetime,Close,High,Low,Open,Volume,Company,ticker\n"
+    landing = write_landing(tmp_path, {"stock/X_data.csv": header
+                                       + "0,2024-12-26 19:30:00-05:00,1,1,1,1,5,X Corp,X\n"
+                                       + "1,2024-12-26 18:00:00-05:00,1,1,1,1,5,X Corp,X\n"})
+    assert days_of(landing) == ["2024-12-26", "2024-12-27"]
+    [bar] = read_landing(STOCK_PRICE, landing, Days.of(["2024-12-27"])).to_pylist()
+    assert bar["ts"].isoformat() == "2024-12-27T00:30:00"
+
+
+def test_english_header_bom_crlf_and_missing_final_newline_are_accepted(tmp_path):
+    landing = write_landing(tmp_path, {
+        "trade.csv": b"\xef\xbb\xbforder_id,customer_id,stock_id,trade_type,quantity,order_datetime\r\n"
+                     + "7,1,2,매수,30,2024-12-26 09:15\r\n8,1,2,매도,5,2024-12-26 09:16".encode()})
+    assert read_landing(TRADE, landing)["order_id"].to_pylist() == [7, 8]
+
+
+def test_header_only_file_is_an_empty_table(tmp_path):
+    landing = write_landing(tmp_path, {"trade.csv": TRADE_HEADER})
+    assert read_landing(TRADE, landing).num_rows == 0
+
+
+MALFORMED = {
+    "missing column": (TRADE_HEADER.replace(",주문량", ""), 1, "주문일시"),
+    "extra column": (TRADE_HEADER.replace("\n", ",memo\n"), 1, "memo"),
+    "reordered columns": (TRADE_HEADER.replace("고객id,주식", "주식,고객id"), 1, "주식"),
+    "unknown header": (TRADE_HEADER.replace("주문량", "수량"), 1, "수량"),
+    "wrong type": (TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00\n2,abc,1,매수,1,2024-12-26 09:00\n", 3,
+                   "customer_id"),
+    "bad date": (TRADE_HEADER + "1,1,1,매수,1,2024-02-30 09:00\n", 2, "order_datetime"),
+    "date in another format": (TRADE_HEADER + "1,1,1,매수,1,26/12/2024 09:00\n", 2, "order_datetime"),
+    "too few fields": (TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00\n2,1,1,매수,1\n", 3, "order_datetime"),
+    "too many fields": (TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00,x\n", 2, None),
+    "missing key": (TRADE_HEADER + ",1,1,매수,1,2024-12-26 09:00\n", 2, "order_id"),
+    "duplicate key": (TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00\n1,2,1,매도,1,2024-12-27 09:00\n", 3,
+                      "order_id"),
+    "too long": (TRADE_HEADER + "1,1,1," + "매" * 9 + ",1,2024-12-26 09:00\n", 2, "trade_type"),
+    "not utf-8": ((TRADE_HEADER + "1,1,1,").encode() + "매수".encode("cp949") + b",1,2024-12-26 09:00\n", 2,
+                  None),
+    "empty file": ("", 1, None),
+}
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_malformed_file_names_file_line_and_column(tmp_path, kind):
+    content, line, column = MALFORMED[kind]
+    landing = write_landing(tmp_path, {**{k: v for k, v in SEED_FILES.items() if k != "trade.csv"},
+                                       "trade.csv": content})
+    with pytest.raises(LandingFileError) as e:
+        read_landing(TRADE, landing)
+    message = str(e.value)
+    assert "trade.csv" in message and f"line {line}" in message, message
+    if column:
+        assert f"column '{column}'" in message, message

@@ -1,0 +1,25 @@
+"""The throwaway MariaDB that LOCAL runs start by themselves."""
+
+import pytest
+
+from stockmart_assets.lib.mysql.local_server import LocalMariaDB
+from stockmart_assets_tests.conftest import mysql_connect
+
+pytestmark = pytest.mark.mysql
+
+
+def test_local_server_starts_once_is_reused_and_stops(tmp_path, mysql_server):
+    server = LocalMariaDB(tmp_path / "mariadb")
+    url = server.ensure()
+    pid = server.running_pid()
+    assert url.startswith("mysql://stockmart:") and "@127.0.0.1:" in url
+    assert server.ensure() == url and server.running_pid() == pid
+    assert oct((tmp_path / "mariadb" / "password").stat().st_mode & 0o777) == "0o600"
+    with mysql_connect(url) as con, con.cursor() as cur:
+        cur.execute("SELECT @@local_infile, @@character_set_server, @@bind_address, @@tmpdir")
+        # Its own tmpdir: server-side cursors (Spark's JDBC reads) spool there, and a shared /tmp gets swept.
+        assert cur.fetchone() == (1, "utf8mb4", "127.0.0.1", str((tmp_path / "mariadb" / "tmp").resolve()))
+    assert server.stop()
+    assert server.running_pid() is None
+    assert server.ensure() == url, "a restart keeps the port and the credentials"
+    server.stop()
