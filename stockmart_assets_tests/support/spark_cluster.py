@@ -254,10 +254,13 @@ class SparkCluster:
         apps = [*state.get("activeapps", []), *state.get("completedapps", [])]
         return [a for a in apps if name is None or a.get("name") == name]
 
-    def wait_until_idle(self, timeout: float = 60.0) -> None:
-        """Wait until no application is active (a stopped driver unregisters asynchronously)."""
-        self._wait(lambda: not self.state().get("activeapps"), time.monotonic() + timeout,
-                   "no active application")
+    def wait_until_idle(self, completed: int = 0, timeout: float = 60.0) -> None:
+        """Wait until no application is active and at least ``completed`` have finished (a stopped driver
+        unregisters asynchronously, and the master records it as completed a moment later)."""
+        def idle() -> bool:
+            state = self.state()
+            return not state.get("activeapps") and len(state.get("completedapps", [])) >= completed
+        self._wait(idle, time.monotonic() + timeout, f"no active application and {completed} completed")
 
     def executor_logs(self, app_id: str) -> dict[tuple[str, str], str]:
         """The stderr of each executor of ``app_id``, by (worker name, executor id), from the work dirs."""

@@ -39,14 +39,17 @@ def get_spark(
 ) -> SparkSession:
     """Return this process's SparkSession, starting it (and the JVM) on the first call.
 
-    Later calls return the running session and ignore their arguments. For a local master Spark binds to
+    Later calls return the running session and ignore their other arguments; a call for another master
+    stops it and starts one there. For a local master Spark binds to
     127.0.0.1 (SPARK_LOCAL_IP, unless set) rather than guessing an interface. Timestamps are compared in UTC
     with no conversion, so a trade's stored wall-clock time and a price bar's UTC time both match the
     partition-day literals the suites build (and JDBC reads DATETIME as stored).
     """
     global _session
     if _session is not None and _session.sparkContext._jsc is not None:
-        return _session
+        if _session.sparkContext.master == master:
+            return _session
+        stop_spark()  # a run configured for another master (a cluster) must not run on this one
 
     installed = version("pyspark")
     if not installed.startswith(jars.DEEQU_SPARK_LINE + "."):

@@ -9,11 +9,13 @@ The password is generated per data directory and kept there (mode 0600), never i
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,13 +48,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SUN_PATH_MAX = 107  # a unix socket's path, in bytes, must fit sockaddr_un.sun_path (108 with its NUL)
+
+
+def socket_path(base: Path) -> Path:
+    """The server's unix socket: in its folder when the path fits ``sun_path``, else a short name in the
+    system's temp folder, unique to the folder (a repository cloned deep in a tree still gets a server)."""
+    inside = base / "mysqld.sock"
+    if len(os.fsencode(inside)) <= SUN_PATH_MAX:
+        return inside
+    digest = hashlib.sha1(os.fsencode(base)).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"stockmart-{digest}.sock"
+
+
 class LocalMariaDB:
     """One server per data directory. ``ensure()`` is idempotent and returns the connection URL."""
 
     def __init__(self, base_dir: Path | str):
         self.base = Path(base_dir).resolve()
         self.datadir = self.base / "data"
-        self.socket = self.base / "mysqld.sock"
+        self.socket = socket_path(self.base)
         self.pidfile = self.base / "mysqld.pid"
         self.log = self.base / "error.log"
 

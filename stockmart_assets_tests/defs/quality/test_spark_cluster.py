@@ -84,7 +84,7 @@ def test_the_quality_suites_run_on_a_standalone_cluster(spark_cluster, mysql_url
     assert quality_spark._session is None and not driver_jvms(), "the driver's JVM is stopped after each run"
 
     # The cluster ran both runs: one application per run, each with an executor on every worker.
-    spark_cluster.wait_until_idle()
+    spark_cluster.wait_until_idle(completed=2)
     apps = spark_cluster.applications()
     assert [a["name"] for a in apps] == [APP_NAME, APP_NAME], apps
     assert {a["state"] for a in apps} == {"FINISHED"}, apps

@@ -23,3 +23,19 @@ def test_local_server_starts_once_is_reused_and_stops(tmp_path, mysql_server):
     assert server.running_pid() is None
     assert server.ensure() == url, "a restart keeps the port and the credentials"
     server.stop()
+
+
+def test_a_folder_too_deep_for_a_unix_socket_still_gets_a_server(tmp_path, mysql_server):
+    """A clone deep in a tree: the socket's path would not fit sun_path, so it moves to a short temp name."""
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 5) / "mariadb"
+    server = LocalMariaDB(deep)
+    assert len(str(deep / "mysqld.sock")) > 107 and len(str(server.socket)) <= 107
+    other = tmp_path.joinpath(*["another-rather-long-folder-name"] * 5) / "mariadb"
+    assert LocalMariaDB(deep).socket == server.socket != LocalMariaDB(other).socket
+    url = server.ensure()
+    try:
+        with mysql_connect(url) as con, con.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+    finally:
+        assert server.stop()
