@@ -4,8 +4,9 @@
 
 Both read the partition from MySQL over JDBC the way the deequ_suite check does (the same parallel slices):
 - bare:  read + count + a hash over every column (whole rows are read), nothing persisted;
-- gate:  what the deequ_suite check of mysql/trade does, through its own function (``assets.quality.verify``):
-         the trade suite (Deequ) with its referential integrity against customer and stocks, in one scan;
+- gate:  what mysql/trade's check step does, through the same function (``lib.deequ.runner.scan_table``):
+         the trade suite (Deequ) with its referential integrity against customer and stocks, the anomaly
+         metrics and the column profile, in one scan;
 and the Spark start cost (session + JVM + Deequ jars). Prints one JSON line.
 """
 
@@ -17,13 +18,14 @@ import time
 
 from common import DAY, setup, teardown  # bench/common.py
 
-from stockmart_assets.defs.quality.checks import verify
 from stockmart_assets.lib.day import Day, Days
 from stockmart_assets.lib.landing.contract import TABLES, TRADE
 from stockmart_assets.lib.landing.reader import read_landing
 from stockmart_assets.lib.mysql import ddl
 from stockmart_assets.lib.mysql.load import merge_table, replace_partition
 from stockmart_assets.lib.deequ import spark as quality_spark
+from stockmart_assets.lib.deequ.anomaly import Watch
+from stockmart_assets.lib.deequ.runner import scan_table
 from stockmart_assets.lib.deequ.suites import TRADE_SUITE
 from stockmart_assets.defs.mysql.resources import MySQLResource
 from stockmart_assets.defs.quality.resources import SparkResource
@@ -53,9 +55,11 @@ def main() -> None:
         assert row["n"] == args.trades
 
     def gate():
-        rows, records = verify(spark_resource, mysql, TRADE, TRADE_SUITE, Day.of(DAY))
-        assert rows == args.trades
-        assert all(r["constraint_status"] == "Success" for r in records), [r for r in records if r["failing_rows"]]
+        parents = {p: spark_resource.read_mysql(mysql, TABLES[p]) for _, p, _ in TRADE.parents}
+        rows = spark_resource.read_mysql(mysql, TRADE, Day.of(DAY))
+        [scan] = scan_table(spark, rows, TRADE.name, [Day.of(DAY)], suite=TRADE_SUITE, parents=parents,
+                            watch=Watch.of(TRADE.name, str(work / "metrics.json")), profile=True)
+        assert scan.rows == args.trades and scan.suite.passed, scan.suite.failures
 
     timings = {"bare_scan": [], "gate": []}
     for _ in range(args.repeat):

@@ -37,8 +37,9 @@ def test_asset_graph_snapshot():
         "mysql/stocks": ["raw/stocks"],
         "mysql/trade": ["mysql/customer", "mysql/stocks", "raw/trade"],
         "mysql/stock_price": ["raw/stock_price"],
-        "quality/column_profiles": ["mysql/stock_price", "mysql/trade"],
-        "quality/dimension_profiles": ["mysql/budget", "mysql/customer", "mysql/stocks"],
+        # Each table's check step profiles it in the pass that verifies it.
+        **{f"quality/column_profiles/{t}": [f"mysql/{t}"] for t in ("budget", "customer", "stocks", "trade",
+                                                                     "stock_price")},
         # The checks of the MySQL tables write the verification results; the mart's gate reads them.
         "quality/verification_results": ["mysql/budget", "mysql/customer", "mysql/stock_price", "mysql/stocks",
                                          "mysql/trade"],
@@ -61,7 +62,8 @@ def test_asset_graph_snapshot():
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
     assert partitioned == {"raw/trade", "raw/stock_price", "mysql/trade", "mysql/stock_price", "mart/trade",
                            "mart/stock_price", "mart/orders_per_day", "mart/top_ticker_by_age_sex",
-                           "mart/buys_by_age_group", "quality/column_profiles", "market/yfinance_bars",
+                           "mart/buys_by_age_group", "quality/column_profiles/trade",
+                           "quality/column_profiles/stock_price", "market/yfinance_bars",
                            "market/upbit_candles", "mart/upbit_candles"}
 
 

@@ -13,7 +13,7 @@ from stockmart_assets.defs.mart.analytics import mart_analytics
 from stockmart_assets.defs.mart.assets import mart_assets
 from stockmart_assets.defs.mysql.assets import mysql_assets
 from stockmart_assets.defs.mysql.io_manager import MySQLIOManager
-from stockmart_assets.defs.quality.assets import column_profiles, dimension_profiles, metric_history, verification_results
+from stockmart_assets.defs.quality.assets import column_profiles, metric_history, verification_results
 from stockmart_assets.defs.quality.checks import quality_checks
 from stockmart_assets.defs.raw.assets import raw_assets
 from stockmart_assets.defs.raw.resources import LakeIOManager, LandingResource
@@ -22,7 +22,7 @@ from stockmart_assets.lib.landing.contract import DIMENSION_TABLES, FACT_TABLES
 from stockmart_assets.lib.warehouse.analytics import AGE_GROUPS
 from stockmart_assets_tests.conftest import SEED_FILES
 
-ALL_ASSETS = [*raw_assets, *mysql_assets, column_profiles, dimension_profiles, verification_results,
+ALL_ASSETS = [*raw_assets, *mysql_assets, *column_profiles, verification_results,
               metric_history, *mart_assets, *mart_analytics]
 
 # The operational stages only (landing -> lake -> MySQL), for tests of the load.

@@ -7,16 +7,14 @@ from stockmart_assets.lib.landing.units import DAILY_JOB, DIMENSIONS_JOB
 
 dimensions_job = dg.define_asset_job(
     DIMENSIONS_JOB,
-    selection=(dg.AssetSelection.assets(*[[layer, t] for layer in ("raw", "mysql", "mart") for t in DIMENSION_TABLES])
-               | dg.AssetSelection.assets(["quality", "dimension_profiles"])),
+    selection=dg.AssetSelection.assets(*[[layer, t] for layer in ("raw", "mysql", "mart") for t in DIMENSION_TABLES]),
     description="Customers, budgets and stocks: landing files → MySQL → quality gate → mart.",
 )
 
 daily_job = dg.define_asset_job(
     DAILY_JOB,
     selection=(dg.AssetSelection.assets(*[[layer, t] for layer in ("raw", "mysql", "mart") for t in FACT_TABLES])
-               | dg.AssetSelection.groups("analytics")
-               | dg.AssetSelection.assets(["quality", "column_profiles"])),
+               | dg.AssetSelection.groups("analytics")),
     description="One day: trades and price bars from the landing files to MySQL, their quality gates, the mart "
                 "partitions and the day's analytics.",
 )

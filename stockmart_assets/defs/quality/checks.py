@@ -1,14 +1,18 @@
 """The quality gates on mysql/*: Deequ suites as blocking asset checks, and anomaly warnings.
 
-One factory turns each table's suite (``lib.deequ.suites``, declared as data) into a blocking check on
-``mysql/<table>``: the suite, the table's foreign keys (referential integrity) and the missing-cell share, run
-by Deequ on Spark over the day's rows read from MySQL. Every constraint's outcome is written to the warehouse
-(``quality/verification_results``), which is what the mart's gate reads. A second, warning-only check compares
-a day's row count and mean quantity with earlier days through Deequ's metrics repository
-(``quality/metric_history``), which lives on disk and survives restarts.
+One check step per table (``mysql__<table>_deequ``) reads the table's rows of the run once from MySQL (all
+the days of a single-run backfill at once) and runs one Deequ pass per day over them (``lib.deequ.runner``)
+that yields both checks and the table's column profile:
+- ``deequ_suite`` (blocking): the table's suite, its foreign keys (referential integrity) and the missing-cell
+  share. Every constraint's outcome is written to the warehouse (``quality/verification_results``), which is
+  what the mart's gate reads.
+- ``deequ_anomalies`` (warning, fact tables): the day's row count (and mean quantity, for trades) against
+  earlier days, through Deequ's metrics repository (``quality/metric_history``), which survives restarts.
+- the column profile, stored in the mart's ``column_profiles`` (``quality/column_profiles/<table>``).
 """
 
 
+import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
@@ -16,117 +20,148 @@ import dagster as dg
 
 from stockmart_assets.defs.quality import results
 from stockmart_assets.defs.quality.results import ANOMALY_CHECK, SUITE_CHECK
-from stockmart_assets.lib.day import WHOLE, Days, Scope
+from stockmart_assets.lib.day import WHOLE, Day, Days
 from stockmart_assets.lib.deequ.anomaly import ANOMALY_METRICS
 from stockmart_assets.lib.deequ.suites import SUITES
 from stockmart_assets.lib.landing.contract import TABLES, LandingTable
+from stockmart_assets.metadata import rows_metadata
 from stockmart_assets.partitions import daily_partitions
 
 if TYPE_CHECKING:
-    from stockmart_assets.defs.mysql.resources import MySQLResource
-    from stockmart_assets.defs.quality.resources import SparkResource
-    from stockmart_assets.lib.deequ.suites import Suite
+    from stockmart_assets.lib.deequ.runner import TableScan
 
 VERIFICATION_RESULTS_KEY = dg.AssetKey(["quality", "verification_results"])
 METRIC_HISTORY_KEY = dg.AssetKey(["quality", "metric_history"])
 
 
-def _scopes(context: dg.AssetCheckExecutionContext, table: LandingTable) -> list[Scope]:
-    return list(Days.of(context.partition_keys)) if table.partition_column else [WHOLE]
+def profile_key(table: LandingTable) -> dg.AssetKey:
+    """Where a table's column profile lives: its rows of the mart's column_profiles table."""
+    return dg.AssetKey(["quality", "column_profiles", table.name])
 
 
-def verify(spark: "SparkResource", mysql: "MySQLResource", table: LandingTable, suite: "Suite",
-           scope: Scope) -> tuple[int, list[dict]]:
-    """Run ``suite`` (foreign keys included) on ``table``'s rows of ``scope`` in MySQL: (rows, records).
-
-    One Deequ scan reads the rows from MySQL; the parent tables are read once per run and reused.
-    """
-    from stockmart_assets.lib.deequ.runner import run_suite
+def _suite_outcome(table: LandingTable, scan: "TableScan") -> tuple[list[dict], dict]:
+    """The records the warehouse keeps and the check's result, of one scope."""
     from stockmart_assets.lib.deequ.samples import jsonable
 
-    parents = {parent: spark.read_mysql(mysql, TABLES[parent]) for _, parent, _ in table.parents}
-    result = run_suite(spark.session(), spark.read_mysql(mysql, table, scope), suite, scope, parents)
-    if not result.rows:  # a day without trades or bars (a weekend) is valid; Deequ fails every rule on it
-        return 0, [results.empty_record(table.name, scope)]
-    return result.rows, [{**r, "failing_rows": jsonable(r["failing_rows"])} for r in result.records()]
+    if not scan.rows:  # a day without trades or bars (a weekend) is valid; Deequ fails every rule on it
+        records = [results.empty_record(table.name, scan.scope)]
+    else:
+        records = [{**r, "failing_rows": jsonable(r["failing_rows"])} for r in scan.suite.records()]
+    failures = [r for r in records if r["constraint_status"] != "Success" and r["check_level"] == "Error"]
+    return records, dict(
+        passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
+        description=(f"{len(failures)} of {len(records)} constraints failed: " + failures[0]["check"]
+                     if failures else f"all {len(records)} constraints passed"),
+        metadata={"rows_checked": scan.rows, "constraints": len(records), "failed": len(failures),
+                  **(results.failure_metadata(failures) if failures else {})})
 
 
-def build_suite_check(table: LandingTable) -> dg.AssetChecksDefinition:
+def _anomaly_outcome(table: LandingTable, scan: "TableScan") -> tuple[list[dict], dict]:
+    if not scan.rows:  # weekends and holidays have no bars: not a metric worth comparing
+        records = [results.empty_record(table.name, scan.scope, level="Warning")]
+    else:
+        records = scan.anomalies.records()
+    anomalies = [r for r in records if r["constraint_status"] != "Success"]
+    return records, dict(
+        passed=not anomalies, severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(a["check"] for a in anomalies) or "no anomaly",
+        metadata={"anomalies": len(anomalies), "details": dg.MetadataValue.json(
+            [{k: a[k] for k in ("check", "constraint_message")} for a in anomalies])})
+
+
+def _store_profile(warehouse, table: LandingTable, scan: "TableScan", now: dt.datetime) -> dict:
+    """Replace the scope's profile in the mart; returns the profile's metadata for its materialization."""
+    import pyarrow as pa
+
+    from stockmart_assets.lib.warehouse.tables import COLUMN_PROFILES
+    from stockmart_assets.lib.warehouse.where import Match
+
+    day = scan.scope.date if isinstance(scan.scope, Day) else None
+    data = [{"table_name": table.name, "partition_date": day, "run_time": now, "column_name": r["column"],
+             **{k: r[k] for k in ("completeness", "data_type", "spark_type")},
+             "approx_distinct": int(r["approx_distinct"]) if r["approx_distinct"] is not None else None,
+             **{k: (float(r[k]) if r[k] is not None else None) for k in ("mean", "stddev", "min", "max")}}
+            for r in scan.profile]
+    rows = pa.Table.from_pylist(data, schema=COLUMN_PROFILES.arrow_schema)
+    warehouse.replace(COLUMN_PROFILES, Match.of(table_name=table.name, partition_date=day), rows=rows)
+    return {**rows_metadata(rows, [c for c in COLUMN_PROFILES.column_names if c != "run_time"]),
+            "rows_profiled": scan.rows}
+
+
+def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
     suite = SUITES[table.name]
+    partitioned = table.partition_column is not None
+    asset = dg.AssetKey(["mysql", table.name])
+    partitions_def = daily_partitions if partitioned else None
     parents = ", ".join(f"{c} ∈ {p}.{pc}" for c, p, pc in table.parents) or "none"
-
-    @dg.asset_check(
-        asset=dg.AssetKey(["mysql", table.name]), name=SUITE_CHECK, blocking=True,
-        partitions_def=daily_partitions if table.partition_column else None,
+    specs = [dg.AssetCheckSpec(
+        SUITE_CHECK, asset=asset, blocking=True, partitions_def=partitions_def,
         additional_deps=[dg.AssetKey(["mysql", p]) for _, p, _ in table.parents],
-        required_resource_keys={"spark", "mysql", "warehouse", "quality"},
         description=(f"Deequ suite for `{table.name}` ({len(suite.rules)} rules: "
                      + "; ".join(r.description for r in suite.rules[:6]) + " ...), referential integrity "
                      f"({parents}) and missing-cell share, in one scan. A failure keeps the day out of the mart."),
+    )]
+    watched = table.name in ANOMALY_METRICS
+    if watched:
+        specs.append(dg.AssetCheckSpec(
+            ANOMALY_CHECK, asset=asset, blocking=False, partitions_def=partitions_def,
+            description=f"Warns when `{table.name}`'s row count (and mean quantity, for trades) jumps or drops "
+                        "against earlier days (Deequ anomaly detection over its metrics history)."))
+
+    @dg.multi_asset_check(
+        name=f"mysql__{table.name}_deequ", specs=specs, can_subset=True,
+        required_resource_keys={"spark", "mysql", "warehouse", "quality"},
+        description=f"`{table.name}`'s quality checks and column profile, in one Deequ pass per day over one "
+                    "read of the run's rows.",
     )
-    def _check(context: dg.AssetCheckExecutionContext):
+    def _checks(context: dg.AssetCheckExecutionContext):
+        from stockmart_assets.lib.deequ.anomaly import Watch
+        from stockmart_assets.lib.deequ.runner import scan_table
         from stockmart_assets.lib.deequ.suites import with_max_missing_share
 
         res = context.resources
-        configured = with_max_missing_share(suite, res.quality.max_missing_share)
-        outcomes, checked, failed = {}, 0, 0
-        for scope in _scopes(context, table):
-            rows, records = verify(res.spark, res.mysql, table, configured, scope)
-            results.store(res.warehouse.get(), table.name, scope, SUITE_CHECK, context.run.run_id, records)
-            failures = [r for r in records if r["constraint_status"] != "Success" and r["check_level"] == "Error"]
-            outcomes[scope] = dict(
-                passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
-                description=(f"{len(failures)} of {len(records)} constraints failed: " + failures[0]["check"]
-                             if failures else f"all {len(records)} constraints passed"),
-                metadata={"rows_checked": rows, "constraints": len(records), "failed": len(failures),
-                          **(results.failure_metadata(failures) if failures else {})})
-            checked, failed = checked + len(records), failed + len(failures)
-        context.op_execution_context.log_event(dg.AssetMaterialization(
-            asset_key=VERIFICATION_RESULTS_KEY,
-            metadata={"table": table.name, "partitions": ", ".join(str(s) for s in outcomes),
-                      "constraints": checked, "failed": failed}))
-        yield from results.check_results(table, SUITE_CHECK, outcomes)
+        selected = {key.name for key in context.selected_asset_check_keys}
+        days = Days.of(context.partition_keys) if partitioned else None
+        verify = SUITE_CHECK in selected
+        watch = None
+        if ANOMALY_CHECK in selected:
+            os.makedirs(os.path.dirname(res.quality.metrics_repository) or ".", exist_ok=True)
+            watch = Watch.of(table.name, res.quality.metrics_repository)
+        parents = {p: res.spark.read_mysql(res.mysql, TABLES[p]) for _, p, _ in table.parents} if verify else {}
+        rows = res.spark.read_mysql(res.mysql, table, days or WHOLE)
+        warehouse, now = res.warehouse.get(), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        run_id = context.run.run_id
+        checks = ([(SUITE_CHECK, _suite_outcome)] if verify else []) + ([(ANOMALY_CHECK, _anomaly_outcome)] if watch else [])
+        outcomes: dict[str, dict] = {check: {} for check, _ in checks}
+        constraints = failed = 0
+        for scan in scan_table(
+                res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
+                suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,
+                parents=parents, watch=watch, profile=verify, day_column=table.partition_column):
+            for check, outcome_of in checks:
+                records, outcome = outcome_of(table, scan)
+                results.store(warehouse, table.name, scan.scope, check, run_id, records)
+                outcomes[check][scan.scope] = outcome
+                if check == SUITE_CHECK:
+                    constraints, failed = constraints + len(records), failed + outcome["metadata"]["failed"]
+            if verify and scan.rows:  # a day without rows has no profile (Deequ has no statistics for it)
+                context.op_execution_context.log_event(dg.AssetMaterialization(
+                    asset_key=profile_key(table), partition=scan.scope.key,
+                    metadata=_store_profile(warehouse, table, scan, now)))
+        label = str(days) if days else "whole table"
+        if verify:
+            context.op_execution_context.log_event(dg.AssetMaterialization(
+                asset_key=VERIFICATION_RESULTS_KEY,
+                metadata={"table": table.name, "partitions": label, "constraints": constraints, "failed": failed}))
+        if watch:
+            context.op_execution_context.log_event(dg.AssetMaterialization(
+                asset_key=METRIC_HISTORY_KEY,
+                metadata={"table": table.name, "repository": dg.MetadataValue.path(res.quality.metrics_repository),
+                          "partitions": label}))
+        for check, by_scope in outcomes.items():
+            yield from results.check_results(table, check, by_scope)
 
-    return _check
-
-
-def build_anomaly_check(table: LandingTable) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["mysql", table.name]), name=ANOMALY_CHECK, blocking=False,
-        partitions_def=daily_partitions,
-        required_resource_keys={"spark", "mysql", "warehouse", "quality"},
-        description=f"Warns when `{table.name}`'s row count (and mean quantity, for trades) jumps or drops "
-                    "against earlier days (Deequ anomaly detection over its metrics history).",
-    )
-    def _check(context: dg.AssetCheckExecutionContext):
-        from stockmart_assets.lib.deequ.anomaly import detect_anomalies
-
-        res = context.resources
-        spark = res.spark.session()
-        os.makedirs(os.path.dirname(res.quality.metrics_repository) or ".", exist_ok=True)
-        outcomes = {}
-        for day in Days.of(context.partition_keys):
-            df = res.spark.read_mysql(res.mysql, table, day)
-            if df.isEmpty():  # weekends and holidays have no bars: not a metric worth comparing
-                records = [results.empty_record(table.name, day, level="Warning")]
-            else:
-                result = detect_anomalies(spark, df, table.name, day, res.quality.metrics_repository)
-                records = [dict(r) for r in result.records()]
-            results.store(res.warehouse.get(), table.name, day, ANOMALY_CHECK, context.run.run_id, records)
-            anomalies = [r for r in records if r["constraint_status"] != "Success"]
-            outcomes[day] = dict(
-                passed=not anomalies, severity=dg.AssetCheckSeverity.WARN,
-                description="; ".join(a["check"] for a in anomalies) or "no anomaly",
-                metadata={"anomalies": len(anomalies), "details": dg.MetadataValue.json(
-                    [{k: a[k] for k in ("check", "constraint_message")} for a in anomalies])})
-        context.op_execution_context.log_event(dg.AssetMaterialization(
-            asset_key=METRIC_HISTORY_KEY,
-            metadata={"table": table.name, "repository": dg.MetadataValue.path(res.quality.metrics_repository),
-                      "partitions": ", ".join(context.partition_keys)}))
-        yield from results.check_results(table, ANOMALY_CHECK, outcomes)
-
-    return _check
+    return _checks
 
 
-quality_checks = [build_suite_check(t) for t in TABLES.values()] + [
-    build_anomaly_check(TABLES[t]) for t in ANOMALY_METRICS]
+quality_checks = [build_table_checks(t) for t in TABLES.values()]

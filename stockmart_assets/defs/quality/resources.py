@@ -1,20 +1,23 @@
 """The quality stage's resources: Spark (with Deequ and Connector/J) and the gates' settings.
 
-Spark starts lazily, once per run, and stops (JVM included) when the run ends: the checks of a run execute in
-one process (the in-process executor), so a single-run backfill of 30 days starts it once. A day's rows are
-read from MySQL on each use, not persisted: the suite verifies them in one scan. Whole tables (the
-dimensions) are persisted (memory, spilling to disk) for the run: every day's foreign-key check joins their
-keys.
+Spark starts once per run, and stops (JVM included) when the run ends: the checks of a run execute in one
+process (the in-process executor), so a single-run backfill of 30 days starts it once. Dagster sets up a
+resource at the start of a run only when one of the run's steps needs it: that is when Spark starts, in the
+background, so the JVM is up by the time the raw and MySQL steps hand over to the checks (a run that checks
+nothing never starts a JVM). The run's rows are read from MySQL once, by the table's check step, and not
+persisted unless they span several days; whole tables (the parents of foreign keys) are persisted (memory,
+spilling to disk) for the run: every table referencing them joins their keys.
 """
 
 
+import threading
 from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from stockmart_assets.defs.mysql.resources import MySQLResource
-from stockmart_assets.lib.day import WHOLE, Scope
+from stockmart_assets.lib.day import WHOLE, Days, Scope
 from stockmart_assets.lib.deequ.suites import DEFAULT_MAX_MISSING_SHARE
 from stockmart_assets.lib.landing.contract import LandingTable
 
@@ -38,22 +41,52 @@ class SparkResource(dg.ConfigurableResource):
     read_slices: int = 4
     spark_config: dict[str, str] = {}
     _cache: dict = PrivateAttr(default_factory=dict)
+    _starting: threading.Thread | None = PrivateAttr(default=None)
+    _start_error: BaseException | None = PrivateAttr(default=None)
 
-    def session(self) -> "SparkSession":
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Start Spark in the background now, at the start of a run that will check data (see the module)."""
+        def start() -> None:
+            try:
+                self._start()
+            except BaseException as e:  # reported by the first step that needs the session
+                self._start_error = e
+
+        self._starting = threading.Thread(target=start, name="spark-start", daemon=True)
+        self._starting.start()
+
+    def _start(self) -> "SparkSession":
         from stockmart_assets.lib.deequ.spark import get_spark
 
         return get_spark(self.master, driver_memory=self.driver_memory, conf=self.spark_config)
 
+    def _started(self) -> None:
+        """Wait for a start begun in the background; its error, if any, is this caller's."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            if self._start_error is not None:
+                error, self._start_error = self._start_error, None
+                raise error
+
+    def session(self) -> "SparkSession":
+        self._started()
+        return self._start()
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         from stockmart_assets.lib.deequ.spark import stop_spark
 
+        try:
+            self._started()
+        except Exception:
+            pass  # never started: nothing to stop; the steps that needed it have failed with the error
         for df in self._cache.values():
             df.unpersist()
         self._cache.clear()
         stop_spark()
 
-    def read_mysql(self, mysql: MySQLResource, table: LandingTable, scope: Scope = WHOLE) -> "DataFrame":
-        """``table`` (persisted, reused within the run) or its rows of one day (read on each action)."""
+    def read_mysql(self, mysql: MySQLResource, table: LandingTable, scope: Scope | Days = WHOLE) -> "DataFrame":
+        """``table`` (persisted, reused within the run) or its rows of some days (read on each action)."""
         if scope is WHOLE and table.name in self._cache:
             return self._cache[table.name]
         from pyspark import StorageLevel

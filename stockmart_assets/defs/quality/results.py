@@ -53,12 +53,12 @@ def failure_metadata(failures: list[dict]) -> dict:
 
 def check_results(table: LandingTable, check: str, outcomes: dict[Scope, dict]):
     """The check's result for each day it verified, each recorded on that day (see the module)."""
+    spec = dg.AssetCheckSpec(check, asset=dg.AssetKey(["mysql", table.name]))
     if not table.partition_column:
         [outcome] = outcomes.values()
-        yield dg.AssetCheckResult(**outcome)
+        yield dg.AssetCheckResult(asset_key=spec.asset_key, check_name=check, **outcome)
         return
-    asset_key = dg.AssetKey(["mysql", table.name])
     for day, outcome in outcomes.items():
-        yield dg.AssetCheckEvaluation(asset_key=asset_key, check_name=check, partition=day.key,
+        yield dg.AssetCheckEvaluation(asset_key=spec.asset_key, check_name=check, partition=day.key,
                                       blocking=check == SUITE_CHECK, **outcome)
-    yield dg.Output(None)
+    yield dg.Output(None, output_name=spec.get_python_identifier())  # the step's output for this check

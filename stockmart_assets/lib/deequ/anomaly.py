@@ -1,22 +1,22 @@
 """Anomaly detection of a partition's metrics against the previous partitions, history kept on disk.
 
-Deequ stores each run's metrics in a FileSystemMetricsRepository (one JSON file) under a ResultKey whose
-date is the partition's day and whose tags name the table and partition, so the history survives restarts
-and several tables can share a file. A partition is compared with the latest earlier partition of the same
-table (RelativeRateOfChangeStrategy): a tenfold jump or drop in row count is flagged, the day-to-day swing
-of a healthy feed (±20%) is not. Anomalies are warnings: they never fail the gate.
+Deequ stores each partition's watched metrics in a FileSystemMetricsRepository (one JSON file) under a
+ResultKey whose date is the partition's day and whose tags name the table and partition, so the history
+survives restarts and several tables can share a file. A partition is compared with the latest earlier
+partition of the same table (RelativeRateOfChangeStrategy): a tenfold jump or drop in row count is flagged, the
+day-to-day swing of a healthy feed (±20%) is not. Anomalies are warnings: they never fail the gate.
+
+The checks join the pass that verifies the table's suite (``runner.scan_table``): Deequ computes the watched
+metrics with the suite's, and only the watched metrics are stored, so the file grows by a few numbers a day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stockmart_assets.lib.day import Day
 from stockmart_assets.lib.deequ.results import ConstraintResult, SuiteResult
-from stockmart_assets.lib.deequ.runner import check_results
-from stockmart_assets.lib.deequ.spark import prepare_pydeequ
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -37,12 +37,91 @@ class AnomalyMetric:
         return (f"{what} changes by at most x{self.max_rate_increase:g} / x{self.max_rate_decrease:g} "
                 "from the previous partition")
 
+    def analyzer_jvm(self, spark: SparkSession) -> Any:
+        import pydeequ.analyzers as analyzers
+
+        return getattr(analyzers, self.analyzer)(*([self.column] if self.column else []))._set_jvm(
+            spark._jvm)._analyzer_jvm
+
 
 ROW_COUNT = AnomalyMetric("Size")
 ANOMALY_METRICS: dict[str, tuple[AnomalyMetric, ...]] = {
     "trade": (ROW_COUNT, AnomalyMetric("Mean", "quantity")),
     "stock_price": (ROW_COUNT,),
 }
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Which metrics of a table to compare with its history, and where the history is kept."""
+
+    repository: str
+    metrics: tuple[AnomalyMetric, ...] = (ROW_COUNT,)
+
+    @classmethod
+    def of(cls, table: str, repository: str) -> Watch:
+        return cls(repository, ANOMALY_METRICS.get(table, (ROW_COUNT,)))
+
+    def add_checks(self, spark: SparkSession, builder: Any, table: str, day: Day) -> list[ConstraintResult]:
+        """Add an anomaly check per metric to a pydeequ VerificationRunBuilder (which it gives the repository);
+        returns the results of metrics that have no history yet: they are stored as the baseline and pass."""
+        from pydeequ.anomaly_detection import RelativeRateOfChangeStrategy
+        from pydeequ.repository import FileSystemMetricsRepository
+        from pydeequ.scala_utils import to_scala_map, to_scala_seq
+
+        jvm = spark._jvm
+        repository = FileSystemMetricsRepository(spark, self.repository)
+        builder.useRepository(repository)
+        this_table = to_scala_map(spark, {"table": table})
+        earlier = day.epoch_millis - 1  # Deequ's "before" bound is inclusive: only earlier partitions
+        baselines = []
+        for metric in self.metrics:
+            analyzer = metric.analyzer_jvm(spark)
+            history = repository.repository.load().withTagValues(this_table).before(earlier).forAnalyzers(
+                to_scala_seq(jvm, [analyzer])).get()
+            if history.isEmpty():
+                # Deequ would fail the check: "There have to be previous results in the MetricsRepository!!"
+                builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(analyzer)
+                baselines.append(ConstraintResult(
+                    table, day.key, check=metric.description, check_level="Warning", check_status="Success",
+                    constraint="", constraint_status="Success",
+                    constraint_message=f"no earlier partition of {table} in the repository: stored as the baseline",
+                ))
+                continue
+            strategy = RelativeRateOfChangeStrategy(metric.max_rate_decrease, metric.max_rate_increase)._set_jvm(jvm)
+            # pydeequ's addAnomalyCheck refuses a config; Deequ's AnomalyCheckConfig limits the history to this
+            # table's earlier partitions (other tables share the file; an older partition may be re-run).
+            config = jvm.com.amazon.deequ.AnomalyCheckConfig(
+                jvm.com.amazon.deequ.checks.CheckLevel.Warning(), metric.description, this_table,
+                jvm.scala.Option.apply(None), jvm.scala.Some(earlier),
+            )
+            builder._VerificationRunBuilder = builder._VerificationRunBuilder.addAnomalyCheck(
+                strategy._anomaly_jvm, analyzer, jvm.scala.Some(config))
+        return baselines
+
+    def save(self, spark: SparkSession, verification: Any, table: str, day: Day) -> None:
+        """Store the day's watched metrics (only those) from a verification run, replacing a re-run's."""
+        from pydeequ.repository import FileSystemMetricsRepository, ResultKey
+        from pydeequ.scala_utils import to_scala_map
+
+        computed = verification.verificationRun.metrics()
+        watched = {}
+        for metric in self.metrics:
+            analyzer = metric.analyzer_jvm(spark)
+            value = computed.get(analyzer)
+            if value.isDefined():
+                watched[analyzer] = value.get()
+        context = spark._jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(to_scala_map(spark, watched))
+        key = ResultKey(spark, day.epoch_millis, {"table": table, "partition": day.key})
+        FileSystemMetricsRepository(spark, self.repository).repository.save(key.resultKey, context)
+
+    def order(self, results: list[ConstraintResult]) -> tuple[ConstraintResult, ...]:
+        rank = {metric.description: i for i, metric in enumerate(self.metrics)}
+        return tuple(sorted(results, key=lambda r: rank[r.check]))
+
+    @property
+    def checks(self) -> set[str]:
+        return {metric.description for metric in self.metrics}
 
 
 def detect_anomalies(
@@ -53,52 +132,13 @@ def detect_anomalies(
     repository_path: str,
     metrics: tuple[AnomalyMetric, ...] | None = None,
 ) -> SuiteResult:
-    """Compute ``metrics`` on one partition, compare them with earlier partitions, store them.
+    """Compute ``metrics`` on one partition, compare them with earlier partitions, store them (one scan).
 
     The first partition of a table has no history: its metrics are stored and its checks pass.
     Re-running a partition replaces its stored metrics and compares only with earlier partitions.
     """
-    prepare_pydeequ()
-    import pydeequ.analyzers as analyzers
-    from pydeequ.anomaly_detection import RelativeRateOfChangeStrategy
-    from pydeequ.repository import FileSystemMetricsRepository, ResultKey
-    from pydeequ.scala_utils import to_scala_map, to_scala_seq
-    from pydeequ.verification import VerificationSuite
+    from stockmart_assets.lib.deequ.runner import scan_table
 
-    metrics = ANOMALY_METRICS.get(table, (ROW_COUNT,)) if metrics is None else metrics
-    jvm = spark._jvm
-    repository = FileSystemMetricsRepository(spark, repository_path)
-    partition, millis = day.key, day.epoch_millis
-    this_table = to_scala_map(spark, {"table": table})
-    earlier = millis - 1  # Deequ's "before" bound is inclusive
-
-    builder = VerificationSuite(spark).onData(df).useRepository(repository)
-    builder = builder.saveOrAppendResult(ResultKey(spark, millis, {"table": table, "partition": partition}))
-    baselines = []
-    for metric in metrics:
-        analyzer = getattr(analyzers, metric.analyzer)(*([metric.column] if metric.column else []))._set_jvm(jvm)
-        history = repository.repository.load().withTagValues(this_table).before(earlier).forAnalyzers(
-            to_scala_seq(jvm, [analyzer._analyzer_jvm])).get()
-        if history.isEmpty():
-            # Deequ would fail the check: "There have to be previous results in the MetricsRepository!!"
-            builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(
-                analyzer._analyzer_jvm)
-            baselines.append(ConstraintResult(
-                table, partition, check=metric.description, check_level="Warning", check_status="Success",
-                constraint="", constraint_status="Success",
-                constraint_message=f"no earlier partition of {table} in the repository: stored as the baseline",
-            ))
-            continue
-        strategy = RelativeRateOfChangeStrategy(metric.max_rate_decrease, metric.max_rate_increase)._set_jvm(jvm)
-        # pydeequ's addAnomalyCheck refuses a config; Deequ's AnomalyCheckConfig limits the history to this
-        # table's earlier partitions (other tables share the file; an older partition may be re-run).
-        config = jvm.com.amazon.deequ.AnomalyCheckConfig(
-            jvm.com.amazon.deequ.checks.CheckLevel.Warning(), metric.description, this_table,
-            jvm.scala.Option.apply(None), jvm.scala.Some(earlier),
-        )
-        builder._VerificationRunBuilder = builder._VerificationRunBuilder.addAnomalyCheck(
-            strategy._anomaly_jvm, analyzer._analyzer_jvm, jvm.scala.Some(config))
-
-    checked = [ConstraintResult(table, partition, **r) for r in check_results(spark, builder.run())]
-    order = {metric.description: i for i, metric in enumerate(metrics)}
-    return SuiteResult(table, partition, tuple(sorted(checked + baselines, key=lambda r: order[r.check])))
+    watch = Watch.of(table, repository_path) if metrics is None else Watch(repository_path, metrics)
+    [scan] = scan_table(spark, df, table, [day], watch=watch)
+    return scan.anomalies

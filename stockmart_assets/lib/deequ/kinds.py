@@ -27,7 +27,9 @@ class Kind:
     add_to: Callable[[Any, Rule, tuple[str, str] | None], Any]
     violation: Callable[[Rule, tuple[str, str] | None], str]
     needs_partition: bool = False
-    derived: Callable[[Rule], dict[str, str]] | None = None
+    # Columns the runner derives first; ``group``: columns that split the frame into independent parts (the
+    # day, when one frame holds several days), so a row is compared only with rows of its own part.
+    derived: Callable[[Rule, tuple[str, ...]], dict[str, str]] | None = None
 
 
 def q(column: str) -> str:
@@ -65,7 +67,7 @@ def _in_day(rule: Rule, window: tuple[str, str]) -> str:
     return f"{c} IS NULL OR ({c} >= TIMESTAMP '{window[0]}' AND {c} < TIMESTAMP '{window[1]}')"
 
 
-def _missing_share(rule: Rule) -> dict[str, str]:
+def _missing_share(rule: Rule, group: tuple[str, ...] = ()) -> dict[str, str]:
     nulls = " + ".join(f"CAST({q(c)} IS NULL AS INT)" for c in rule.columns)
     return {MISSING_SHARE_COLUMN: f"({nulls}) / {len(rule.columns)}.0"}
 
@@ -76,9 +78,9 @@ def _set(check: Any, scala_check: Any) -> Any:
     return check
 
 
-def _duplicated(rule: Rule) -> dict[str, str]:
+def _duplicated(rule: Rule, group: tuple[str, ...] = ()) -> dict[str, str]:
     # Deequ's semantics: a key is unique when it occurs once among the rows whose key is not all NULL.
-    keys = ", ".join(q(c) for c in rule.columns)
+    keys = ", ".join(q(c) for c in (*group, *rule.columns))
     not_null = " OR ".join(f"{q(c)} IS NOT NULL" for c in rule.columns)
     return {flag_column(rule): f"({not_null}) AND count(1) OVER (PARTITION BY {keys}) > 1"}
 

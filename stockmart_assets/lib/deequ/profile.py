@@ -1,63 +1,69 @@
 """Deequ's column profile of a frame: completeness, approximate distinct count, data type, numeric statistics.
 
-The metrics of Deequ's ColumnProfiler, computed by Deequ's analyzers in one scan (``AnalysisRunner``): the
-profiler itself makes two to three passes (generic statistics, numeric statistics, histograms).
+The metrics of Deequ's ColumnProfiler, computed by Deequ's analyzers (the profiler itself makes two to three
+passes: generic statistics, numeric statistics, histograms). The analyzers join the pass that verifies the
+table's suite (``runner.scan_table``), so profiling costs no read of its own.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from stockmart_assets.lib.deequ.spark import prepare_pydeequ
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 _FRACTIONAL = ("float", "double", "decimal")
 
 
-def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict[str, Any]]:
-    """Deequ's column profile, in one scan (see the module). ``data_type`` is decided as
-    the profiler does: from the schema for numeric columns (Integral, Fractional), by Deequ's ``DataType``
-    inference for the others (it calls timestamps String); ``spark_type`` is the frame's. ``mean``,
-    ``stddev``, ``min`` and ``max`` are given for numeric columns, None for the others, and for every column
-    of an empty frame (Deequ has no value for them).
+def profile_analyzers(schema: StructType) -> list:
+    """The pydeequ analyzers of every column's profile: Completeness and ApproxCountDistinct, then Mean,
+    StandardDeviation, Minimum and Maximum for numbers, Deequ's DataType inference for the others."""
+    from pydeequ.analyzers import (ApproxCountDistinct, Completeness, DataType, Maximum, Mean, Minimum,
+                                   StandardDeviation)
+
+    analyzers = []
+    for field in schema.fields:
+        numeric = _numeric_kind(field.dataType.simpleString())
+        analyzers += [Completeness(field.name), ApproxCountDistinct(field.name)]
+        analyzers += [a(field.name) for a in ((Mean, StandardDeviation, Minimum, Maximum) if numeric else (DataType,))]
+    return analyzers
+
+
+def profile_rows(schema: StructType, table: str, metrics: Mapping[tuple[str, str], float]) -> list[dict[str, Any]]:
+    """One profile row per column from the pass's metrics ((instance, name) -> value). ``data_type`` is
+    decided as the profiler does: from the schema for numeric columns (Integral, Fractional), by Deequ's
+    ``DataType`` inference for the others (it calls timestamps String); ``spark_type`` is the frame's. A
+    metric Deequ could not compute (every statistic of an empty frame, the mean of a column of NULLs) is None.
     """
-    prepare_pydeequ()
-    from pydeequ.analyzers import (AnalysisRunner, AnalyzerContext, ApproxCountDistinct, Completeness,
-                                   DataType, Maximum, Mean, Minimum, Size, StandardDeviation)
-
-    kinds = {f.name: f.dataType.simpleString() for f in df.schema.fields}
-    numeric = {c: _numeric_kind(t) for c, t in kinds.items() if _numeric_kind(t)}
-    builder = AnalysisRunner(spark).onData(df).addAnalyzer(Size())
-    for column in df.columns:
-        builder = builder.addAnalyzer(Completeness(column)).addAnalyzer(ApproxCountDistinct(column))
-        analyzers = (Mean, StandardDeviation, Minimum, Maximum) if column in numeric else (DataType,)
-        for analyzer in analyzers:
-            builder = builder.addAnalyzer(analyzer(column))
-    metrics: dict[str, dict[str, float]] = {}
-    # As a frame, not JSON: Deequ's JSON writer refuses the NaN ratios of an empty column's type histogram.
-    for m in AnalyzerContext.successMetricsAsDataFrame(spark, builder.run()).collect():
-        metrics.setdefault(m["instance"], {})[m["name"]] = m["value"]
-
     rows = []
-    for column in df.columns:
-        got = metrics.get(column, {})
+    for field in schema.fields:
+        column, kind = field.name, field.dataType.simpleString()
+        got = {name: value for (instance, name), value in metrics.items() if instance == column}
         rows.append({
             "table": table,
             "column": column,
             "completeness": got.get("Completeness"),
             "approx_distinct": got.get("ApproxCountDistinct"),
-            "data_type": numeric.get(column) or _inferred_type(got),
-            "spark_type": kinds[column],
+            "data_type": _numeric_kind(kind) or _inferred_type(got),
+            "spark_type": kind,
             "mean": got.get("Mean"),
             "stddev": got.get("StandardDeviation"),
             "min": got.get("Minimum"),
             "max": got.get("Maximum"),
         })
     return rows
+
+
+def profile_columns(spark: SparkSession, df: DataFrame, table: str) -> list[dict[str, Any]]:
+    """``df``'s column profile in one scan, on its own (a table's check step profiles within its suite's pass)."""
+    from stockmart_assets.lib.day import WHOLE
+    from stockmart_assets.lib.deequ.runner import scan_table
+
+    [scan] = scan_table(spark, df, table, [WHOLE], profile=True)
+    return list(scan.profile)
 
 
 def _numeric_kind(spark_type: str) -> str | None:

@@ -68,9 +68,10 @@ class Rule:
         """Add this rule's Deequ constraint to a ``pydeequ.checks.Check``; returns the check."""
         return KINDS[self.kind].add_to(check, self, _day_window(day) if self.needs_partition else None)
 
-    def derived_columns(self) -> dict[str, str]:
-        """Columns (name -> SQL) the frame needs before Deequ can check this rule."""
-        return KINDS[self.kind].derived(self) if KINDS[self.kind].derived else {}
+    def derived_columns(self, group: tuple[str, ...] = ()) -> dict[str, str]:
+        """Columns (name -> SQL) the frame needs before Deequ can check this rule; ``group``: columns that
+        split the frame into parts checked on their own (the day, for a frame holding several days)."""
+        return KINDS[self.kind].derived(self, group) if KINDS[self.kind].derived else {}
 
     @property
     def parent(self) -> tuple[str, str] | None:
