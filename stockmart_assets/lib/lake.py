@@ -10,14 +10,18 @@ crash leaves the previous file, never half of a new one.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from stockmart_assets.lib.day import Day
+from stockmart_assets.lib.day import Day, Scope
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
 
 def lake_root(base: str):
@@ -37,22 +41,29 @@ def _is_local(path) -> bool:
     return getattr(path, "protocol", "") in ("", "file", "local")
 
 
-def write_atomic(table: pa.Table, path) -> None:
-    """Replace the parquet file at ``path`` all at once (see the module docstring)."""
-    import pyarrow.parquet as pq
-
+def _replace(path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace the file at ``path`` with what ``write`` writes to a binary file, all at once (see the module
+    docstring): written next to it under a temporary name and renamed, or uploaded whole."""
     if not _is_local(path):
         with path.open("wb") as f:  # the object appears, or is replaced, only when the upload completes
-            pq.write_table(table, f)
+            write(f)
         return
     local = Path(path.path)
     local.parent.mkdir(parents=True, exist_ok=True)
     tmp = local.with_name(f".{local.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(table, tmp)
+        with open(tmp, "wb") as f:
+            write(f)
         os.replace(tmp, local)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(table: pa.Table, path) -> None:
+    """Replace the parquet file at ``path`` with ``table``, all at once."""
+    import pyarrow.parquet as pq
+
+    _replace(path, lambda f: pq.write_table(table, f))
 
 
 def read_parquet(path) -> pa.Table:
@@ -62,3 +73,42 @@ def read_parquet(path) -> pa.Table:
         return pq.read_table(path.path)
     with path.open("rb") as f:
         return pq.read_table(f)
+
+
+def publish(staged: Path, path) -> None:
+    """Put a parquet file written elsewhere (a stage's scratch folder) at ``path``, all at once."""
+    def copy(target: BinaryIO) -> None:
+        with open(staged, "rb") as source:
+            shutil.copyfileobj(source, target, 1 << 24)
+
+    _replace(path, copy)
+
+
+@dataclass(frozen=True)
+class LakeDays:
+    """A table's rows of some days (or the whole table, ``WHOLE``): one parquet file each, read lazily.
+
+    What passes between the raw and the MySQL stage: the files, never the rows, so a day of any size moves
+    through in bounded memory (DuckDB and pyarrow stream the files).
+    """
+
+    files: Mapping[Scope, Any]  # a local Path, or a UPath of an object store
+    staging: Path | None = None  # the scratch folder the files were written in, when not yet in the lake
+
+    def dataset(self, scope: Scope | None = None) -> ds.Dataset:
+        """The rows of one scope, or of all of them, as a pyarrow dataset (nothing read yet)."""
+        import pyarrow.dataset as ds
+
+        paths = [self.files[scope]] if scope is not None else list(self.files.values())
+        if all(_is_local(p) for p in paths):
+            return ds.dataset([str(getattr(p, "path", p)) for p in paths], format="parquet")
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+        return ds.dataset([p.path for p in paths], format="parquet", filesystem=PyFileSystem(FSSpecHandler(paths[0].fs)))
+
+    def rows(self, scope: Scope | None = None) -> int:
+        return self.dataset(scope).count_rows()  # from the files' footers
+
+    def discard_staging(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)

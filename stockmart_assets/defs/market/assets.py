@@ -53,7 +53,7 @@ def _bar_table(bars: "pd.DataFrame") -> "pa.Table":
 @dg.asset(
     key=YFINANCE_BARS_KEY, partitions_def=daily_partitions, group_name="market", kinds={"parquet", "csv"},
     io_manager_key="lake_io_manager", required_resource_keys={"market", "landing", "lake_io_manager"},
-    metadata={"lake_path": YFINANCE_LAKE_PATH, "day_column": "Datetime"}, retry_policy=MARKET_RETRY_POLICY,
+    metadata={"lake_path": YFINANCE_LAKE_PATH}, retry_policy=MARKET_RETRY_POLICY,
 )
 def yfinance_bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Yahoo's regular-session 1-minute bars of the configured tickers for one UTC day, as Yahoo sent them.
@@ -94,7 +94,7 @@ def yfinance_bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 @dg.asset(
     key=UPBIT_CANDLES_KEY, partitions_def=daily_partitions, group_name="market", kinds={"parquet"},
     io_manager_key="lake_io_manager", required_resource_keys={"market", "lake_io_manager"},
-    metadata={"lake_path": UPBIT_LAKE_PATH, "day_column": "candle_date_time_utc"}, retry_policy=MARKET_RETRY_POLICY,
+    metadata={"lake_path": UPBIT_LAKE_PATH}, retry_policy=MARKET_RETRY_POLICY,
 )
 def upbit_candles(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Upbit's 1-minute candles of the configured markets for one UTC day (a candle exists only for a minute

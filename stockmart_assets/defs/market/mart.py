@@ -18,7 +18,7 @@ MART_UPBIT_CANDLES_KEY = dg.AssetKey(["mart", UPBIT_CANDLES.name])
     kinds={"duckdb", "bigquery"}, pool=MART_POOL,
     metadata={"dagster/column_schema": UPBIT_CANDLES.column_schema},
 )
-def mart_upbit_candles(context: dg.AssetExecutionContext, candles):  # -> pyarrow.Table
+def mart_upbit_candles(context: dg.AssetExecutionContext, candles):  # LakeDays -> pyarrow.Table
     """Upbit's 1-minute candles by UTC trade date (`trade_date`), clustered by market; `timestamp` is the
     epoch millisecond of the candle's last trade. A day whose candles break a rule of the `ohlc_consistent`
     check is not published, however this asset is run."""
@@ -26,6 +26,7 @@ def mart_upbit_candles(context: dg.AssetExecutionContext, candles):  # -> pyarro
 
     from stockmart_assets.lib.market.checks import CANDLE_SUITE, violations
 
+    candles = candles.dataset().to_table()  # a day of one-minute candles: small
     failed = [r for r in violations(CANDLE_SUITE, candles, Day.of(context.partition_key)) if r["failing_rows"]]
     if failed:
         raise dg.Failure(description=f"{UPBIT_CANDLES_KEY.to_user_string()} [{context.partition_key}] breaks "

@@ -2,8 +2,10 @@
 
 import dagster as dg
 
+from stockmart_assets.lib.day import WHOLE
+from stockmart_assets.lib.lake import LakeDays
 from stockmart_assets.lib.landing.contract import TABLES, LandingTable
-from stockmart_assets.metadata import record_rows_by_day, table_metadata
+from stockmart_assets.metadata import PREVIEW_ROWS, add_day_metadata, table_metadata
 from stockmart_assets.partitions import daily_partitions
 
 # Connection hiccups are worth retrying; bad data is not (those raise Failure(allow_retries=False)).
@@ -32,11 +34,14 @@ def build_mysql_asset(table: LandingTable) -> dg.AssetsDefinition:
                if partitioned else "Each run merges the export by primary key in a single transaction.")
         ),
     )
-    def _mysql(context: dg.AssetExecutionContext, rows):  # an Arrow table; the MySQL IO manager does the load
+    def _mysql(context: dg.AssetExecutionContext, rows: LakeDays) -> LakeDays:  # the MySQL IO manager loads them
+        def metadata(scope) -> dict:  # from the day's file: its footer's count, its first rows
+            return {**table_metadata(table, rows.dataset(scope).head(PREVIEW_ROWS)), "dagster/row_count": rows.rows(scope)}
+
         if partitioned:
-            record_rows_by_day(context, rows, table.partition_column, lambda day: table_metadata(table, day))
+            add_day_metadata(context, {day: metadata(day) for day in rows.files})
         else:
-            context.add_output_metadata(table_metadata(table, rows))
+            context.add_output_metadata(metadata(WHOLE))
         return rows
 
     return _mysql

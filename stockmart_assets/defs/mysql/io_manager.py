@@ -1,4 +1,5 @@
-"""The one place that loads MySQL: an asset's Arrow rows into the table of the same name, all or nothing."""
+"""The one place that loads and reads MySQL: an asset's rows into the table of the same name, all or nothing,
+and back out as a stream of record batches."""
 
 from typing import TYPE_CHECKING
 
@@ -11,9 +12,12 @@ from stockmart_assets.lib.landing.contract import TABLES
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from stockmart_assets.lib.lake import LakeDays
+
 
 class MySQLIOManager(dg.ConfigurableIOManager):
-    """Writes an asset's Arrow table to the MySQL table named by the last part of its key.
+    """Writes an asset's rows (``LakeDays``: the lake's files, streamed by DuckDB into the load) to the MySQL
+    table named by the last part of its key; reads them back as record batches (nothing held whole).
 
     Partitioned tables: the partition's rows are replaced in one transaction (delete, then LOAD DATA).
     Unpartitioned tables: staged and merged by primary key in one transaction.
@@ -21,7 +25,7 @@ class MySQLIOManager(dg.ConfigurableIOManager):
 
     mysql: dg.ResourceDependency[MySQLResource]
 
-    def handle_output(self, context: dg.OutputContext, obj: "pa.Table") -> None:
+    def handle_output(self, context: dg.OutputContext, obj: "LakeDays") -> None:
         from stockmart_assets.lib.mysql import load
         from stockmart_assets.lib.mysql.errors import DataLoadError
 
@@ -30,9 +34,9 @@ class MySQLIOManager(dg.ConfigurableIOManager):
         try:
             with self.mysql.connect() as con:
                 if context.has_asset_partitions:
-                    result = load.replace_partition(con, table, obj, Days.of(context.asset_partition_keys))
+                    result = load.replace_partition(con, table, obj.dataset(), Days.of(context.asset_partition_keys))
                 else:
-                    result = load.merge_table(con, table, obj)
+                    result = load.merge_table(con, table, obj.dataset())
         except DataLoadError as e:
             # Bad data is not fixed by retrying: fail now, with the rows named.
             raise dg.Failure(description=str(e), allow_retries=False) from e
@@ -40,9 +44,9 @@ class MySQLIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"mysql_table": table.name} if context.has_asset_partitions else
                                     {"mysql_table": table.name, "rows_replaced": result.rows_deleted})
 
-    def load_input(self, context: dg.InputContext) -> "pa.Table":
+    def load_input(self, context: dg.InputContext) -> "pa.RecordBatchReader":
         table = TABLES[context.upstream_output.asset_key.path[-1]]
-        from stockmart_assets.lib.mysql.read import read_rows
+        from stockmart_assets.lib.mysql.read import stream_rows
 
         days = Days.of(context.asset_partition_keys) if context.has_asset_partitions else None
-        return read_rows(self.mysql.connection_params(), table, days)
+        return stream_rows(self.mysql.connection_params(), table, days)

@@ -47,8 +47,10 @@ class SparkResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Start Spark in the background now, at the start of a run that will check data (see the module)."""
         def start() -> None:
+            from stockmart_assets.lib.deequ.spark import warm_up
+
             try:
-                self._start()
+                warm_up(self._start())
             except BaseException as e:  # reported by the first step that needs the session
                 self._start_error = e
 

@@ -1,14 +1,18 @@
 """raw/*: the trading service's landing files, validated against the contract and kept in the lake."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 
 from stockmart_assets.defs.raw.resources import LandingResource
-from stockmart_assets.lib.day import rows_by_day
+from stockmart_assets.lib.day import WHOLE
+from stockmart_assets.lib.lake import LakeDays
 from stockmart_assets.lib.landing.contract import TABLES, LandingTable
 from stockmart_assets.lib.landing.problems import LandingFileError
-from stockmart_assets.lib.landing.reader import SOURCE_FILE, read_landing
+from stockmart_assets.lib.landing.reader import LandedDay
 from stockmart_assets.metadata import LANDING_VERSION, add_day_metadata, run_days, table_metadata
 from stockmart_assets.partitions import daily_partitions
 
@@ -37,36 +41,42 @@ def build_raw_asset(table: LandingTable) -> dg.AssetsDefinition:
         io_manager_key="lake_io_manager",
         group_name="raw",
         kinds={"csv", "parquet"},
-        metadata={"lake_path": f"landing/{table.name}", "day_column": table.partition_column,
+        metadata={"lake_path": f"landing/{table.name}",
                   "landing_files": ", ".join(table.globs)},
         description=(
             f"The service's `{table.globs[0]}` export ({cols}), parsed with the landing contract's types. "
             f"{scope} Any bad line fails the run naming file, line and column; nothing is loaded from it."
         ),
     )
-    def _raw(context: dg.AssetExecutionContext, landing: LandingResource):  # -> pyarrow.Table
+    def _raw(context: dg.AssetExecutionContext, landing: LandingResource) -> LakeDays:
+        from stockmart_assets.lib.landing.reader import write_landing
         from stockmart_assets.lib.landing.scan import file_versions
 
         # Versions first: a file that changes while it is read gets a new version, and is loaded again.
         versions = file_versions(landing.path)
         days = run_days(context) if partitioned else None
+        staging = Path(tempfile.mkdtemp(prefix=f"stockmart-raw-{table.name}-"))
         try:
-            data = read_landing(table, landing.path, days)
+            landed = write_landing(table, landing.path, days, staging)
         except LandingFileError as e:
+            shutil.rmtree(staging, ignore_errors=True)
             raise dg.Failure(description=str(e), allow_retries=False,
                              metadata={"problems": [str(p) for p in e.problems]}) from e
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
-        def files_of(rows) -> list[str]:
-            return [os.path.relpath(f, landing.path) for f in set(rows[SOURCE_FILE].to_pylist())]
+        def metadata(day: LandedDay) -> dict:
+            files = [os.path.relpath(f, landing.path) for f in day.files]
+            return {**table_metadata(table, day.preview), "dagster/row_count": day.rows, **_landing(files, versions)}
 
-        if not partitioned:
-            context.add_output_metadata({**table_metadata(table, data), **_landing(files_of(data), versions)})
-            return data
-        by_day = rows_by_day(data, table.partition_column, days)
-        add_day_metadata(context, {day: {**table_metadata(table, rows), **_landing(files_of(rows), versions)}
-                                   for day, rows in by_day.items()})
-        context.log.info(f"{table.name}: " + ", ".join(f"{d} {r.num_rows} rows" for d, r in by_day.items()))
-        return data
+        if partitioned:
+            add_day_metadata(context, {day: metadata(x) for day, x in landed.items()})
+            context.log.info(f"{table.name}: " + ", ".join(f"{d} {x.rows} rows" for d, x in landed.items()))
+        else:
+            context.add_output_metadata(metadata(landed[WHOLE]))
+        # The files, not the rows: the lake's IO manager publishes them (see LakeIOManager).
+        return LakeDays({scope: x.path for scope, x in landed.items()}, staging=staging)
 
     return _raw
 

@@ -13,15 +13,18 @@ span lines (a quoted line break is refused), so every reported line is the line 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stockmart_assets.lib.day import Days
+from stockmart_assets.lib.day import WHOLE, Day, Days, Scope
 from stockmart_assets.lib.landing.checks import (
     is_number, number_casts, raise_on_inexact_numbers, raise_on_rejects, raise_on_rule_breaks)
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.landing.header import check_header
 from stockmart_assets.lib.landing.lines import number_lines
+from stockmart_assets.lib.scratch import scratch
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,23 +52,12 @@ def columns_arg(table: LandingTable, numbers_as_text: bool = False) -> str:
     return "{" + ", ".join(f"'{name}': '{typ}'" for name, typ in cols) + "}"
 
 
-def read_landing(
-    table: LandingTable,
-    landing_dir: Path | str,
-    days: Days | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
-) -> pa.Table:
-    """Validate every file of ``table`` and return its rows (of ``days``, if given).
-
-    Returned columns: the contract's canonical names, then ``_source_file`` and ``_source_line`` so a later
-    failure (a broken foreign key in MySQL, say) can still point at the line that caused it.
-    """
-    import duckdb
-
+def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.DuckDBPyConnection) -> None:
+    """Validate every file of ``table`` into ``con``'s temporary table ``landing``, or raise
+    ``LandingFileError`` naming each problem's file, line and column (see the module)."""
     files = landing_files(table, Path(landing_dir))
     for f in files:
         check_header(table, f)
-    con = con or duckdb.connect()
     con.execute("SET TimeZone = 'UTC'").fetchall()
     options = [
         "header = true", "auto_detect = false", "delim = ','", "quote = '\"'", "escape = '\"'",
@@ -88,22 +80,69 @@ def read_landing(
     raise_on_inexact_numbers(con, table)
     raise_on_rule_breaks(con, table)
 
-    ts_expr = _partition_date_expr(table)
-    where = ""
-    params: list = []
-    if days is not None:
-        if ts_expr is None:
-            raise ValueError(f"{table.name} is not partitioned")
-        where = f"WHERE {ts_expr} IN (SELECT unnest(?::DATE[]))"
-        params = [[d.date for d in days]]
-    select = ", ".join(_output_expr(c.name, c.type) for c in table.columns)
-    order = ", ".join(table.key)
-    return con.sql(
-        f"SELECT {select}, filename AS {SOURCE_FILE}, _source_line AS {SOURCE_LINE} FROM landing {where} "
-        f"ORDER BY {order}",
-        params=params or None,
-    ).to_arrow_table()
 
+def landing_rows_sql(table: LandingTable, days: Days | None = None) -> str:
+    """The validated rows (of ``days``, if given) in the contract's names and types, ordered by key, then
+    ``_source_file`` and ``_source_line``. Days are validated: their DATE literals are safe to inline."""
+    where = ""
+    if days is not None:
+        if table.partition_column is None:
+            raise ValueError(f"{table.name} is not partitioned")
+        where = f"WHERE {_partition_date_expr(table)} IN ({', '.join(d.sql for d in days)})"
+    select = ", ".join(_output_expr(c.name, c.type) for c in table.columns)
+    return (f"SELECT {select}, filename AS {SOURCE_FILE}, _source_line AS {SOURCE_LINE} FROM landing {where} "
+            f"ORDER BY {', '.join(table.key)}")
+
+
+def read_landing(
+    table: LandingTable,
+    landing_dir: Path | str,
+    days: Days | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pa.Table:
+    """Validate every file of ``table`` and return its rows (of ``days``, if given), as one Arrow table.
+
+    Returned columns: the contract's canonical names, then ``_source_file`` and ``_source_line`` so a later
+    failure (a broken foreign key in MySQL, say) can still point at the line that caused it.
+    """
+    with (nullcontext(con) if con is not None else scratch()) as con:
+        validate_landing(table, landing_dir, con)
+        return con.sql(landing_rows_sql(table, days)).to_arrow_table()
+
+
+@dataclass(frozen=True)
+class LandedDay:
+    """One day of a table (or the whole table), written to a parquet file of its own."""
+
+    path: Path
+    rows: int
+    files: tuple[str, ...]  # the landing files its rows came from
+    preview: pa.Table  # its first rows
+
+
+def write_landing(table: LandingTable, landing_dir: Path | str, days: Days | None, folder: Path,
+                  preview_rows: int = 10) -> dict[Scope, LandedDay]:
+    """Validate every file of ``table`` and write its rows, one parquet file per day of ``days`` (the whole
+    table if None) under ``folder``, in bounded memory: DuckDB streams each day from its validated copy
+    (which spills to disk when large) into the file."""
+    out: dict[Scope, LandedDay] = {}
+    with scratch() as con:
+        validate_landing(table, landing_dir, con)
+        for scope in (list(days) if days is not None else [WHOLE]):
+            sql = landing_rows_sql(table, Days(scope, scope) if isinstance(scope, Day) else None)
+            path = folder / (scope.key or "whole") / "data.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY ({sql}) TO '{_sql_text(str(path))}' (FORMAT parquet, COMPRESSION zstd)").fetchall()
+            count, files = con.execute(
+                f"SELECT count(*), coalesce(list(DISTINCT {SOURCE_FILE} ORDER BY {SOURCE_FILE}), []) "
+                f"FROM read_parquet('{_sql_text(str(path))}')").fetchall()[0]
+            preview = con.sql(f"SELECT * FROM read_parquet('{_sql_text(str(path))}') LIMIT {int(preview_rows)}")
+            out[scope] = LandedDay(path, count, tuple(files), preview.to_arrow_table())
+    return out
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
 
 
 def _partition_date_expr(table: LandingTable) -> str | None:

@@ -7,12 +7,17 @@ orphan row (the rows carry them from the reader).
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.landing.reader import SOURCE_FILE, SOURCE_LINE
 from stockmart_assets.lib.mysql.ddl import q
+from stockmart_assets.lib.scratch import scratch
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 
 class DataLoadError(RuntimeError):
@@ -24,20 +29,25 @@ def _warnings(cur) -> list[str]:
     return [f"{level} {code}: {msg}" for level, code, msg in cur.fetchall()]
 
 
-def check_complete(con, cur, table: LandingTable, data: pa.Table, loaded: int) -> None:
+def count_rows(data: pa.Table | ds.Dataset) -> int:
+    return data.num_rows if isinstance(data, pa.Table) else data.count_rows()
+
+
+def check_complete(con, cur, table: LandingTable, data: pa.Table | ds.Dataset, loaded: int, rows: int) -> None:
+    """Refuse a load that skipped or altered any of ``data``'s ``rows`` (see the module)."""
     warnings = _warnings(cur)
-    if loaded == data.num_rows and not warnings:
+    if loaded == rows and not warnings:
         return
     detail = _explain_skips(con, table, data)
     raise DataLoadError(
-        f"mysql.{table.name}: {data.num_rows - loaded} of {data.num_rows} rows were refused or altered; "
+        f"mysql.{table.name}: {rows - loaded} of {rows} rows were refused or altered; "
         "the transaction was rolled back and the table is unchanged.\n"
         + "\n".join(f"  - {w}" for w in warnings)
         + (("\n" + detail) if detail else "")
     )
 
 
-def explain_integrity(con, table: LandingTable, data: pa.Table, error: Exception) -> str:
+def explain_integrity(con, table: LandingTable, data: pa.Table | ds.Dataset, error: Exception) -> str:
     code = error.args[0] if error.args else None
     if code == 1451:  # a row to delete is still referenced
         return (f"mysql.{table.name}: rows missing from the new export are still referenced by other tables "
@@ -46,18 +56,17 @@ def explain_integrity(con, table: LandingTable, data: pa.Table, error: Exception
     return f"mysql.{table.name}: {error.args[-1]}; the table is unchanged" + (("\n" + detail) if detail else "")
 
 
-def _explain_skips(con, table: LandingTable, data: pa.Table) -> str:
+def _explain_skips(con, table: LandingTable, data: pa.Table | ds.Dataset) -> str:
     """Point at the landing lines whose foreign keys have no parent row in MySQL."""
-    if SOURCE_FILE not in data.column_names:
+    if SOURCE_FILE not in data.schema.names:
         return ""
     lines = []
-    db = duckdb.connect()
-    db.register("data", data)
-    with con.cursor() as cur:
+    with scratch() as db, con.cursor() as cur:
+        db.register("data", data)
         for column, parent, parent_column in table.parents:
             cur.execute(f"SELECT {q(parent_column)} FROM {q(parent)}")
             db.register("parent_keys", pa.table({"k": pa.array([r[0] for r in cur.fetchall()],
-                                                                type=data[column].type)}))
+                                                                type=data.schema.field(column).type)}))
             rows = db.execute(
                 f"SELECT {SOURCE_FILE}, {SOURCE_LINE}, {column} FROM data WHERE {column} IS NOT NULL "
                 f"AND {column} NOT IN (SELECT k FROM parent_keys) ORDER BY 1, 2 LIMIT 10"

@@ -16,15 +16,21 @@ import os
 import tempfile
 from dataclasses import dataclass
 
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
+
 import pymysql
 
 from stockmart_assets.lib.day import Days
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.mysql.ddl import q
-from stockmart_assets.lib.mysql.errors import DataLoadError, check_complete, explain_integrity
+from stockmart_assets.lib.mysql.errors import DataLoadError, check_complete, count_rows, explain_integrity
+from stockmart_assets.lib.scratch import scratch
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    Rows = pa.Table | ds.Dataset  # an Arrow table, or files DuckDB streams (the lake's days)
 
 
 
@@ -35,19 +41,25 @@ class LoadResult:
     rows_deleted: int
 
 
-def _write_load_file(data: pa.Table, table: LandingTable, path: str) -> None:
+def _write_load_file(data: Rows, table: LandingTable, path: str) -> None:
     # Strings are always quoted and NULL is the bare word NULL: MySQL then tells NULL, '' and 'NULL' apart.
-    # ESCAPED BY '' on the MySQL side means backslashes in names arrive untouched.
+    # ESCAPED BY '' on the MySQL side means backslashes in names arrive untouched. DuckDB streams the rows.
     strings = [c.name for c in table.columns if c.type == "VARCHAR"]
     force = f", FORCE_QUOTE ({', '.join(strings)})" if strings else ""
-    con = duckdb.connect()
-    con.register("data", data)
     cols = ", ".join(c.name for c in table.columns)
-    con.execute(
-        f"COPY (SELECT {cols} FROM data) TO '{path}' "
-        f"(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULLSTR 'NULL'{force})"
-    ).fetchall()
-    con.close()
+    with scratch() as con:
+        con.register("data", data)
+        con.execute(
+            f"COPY (SELECT {cols} FROM data) TO '{path}' "
+            f"(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULLSTR 'NULL'{force})"
+        ).fetchall()
+
+
+def _bounds(data: Rows, column: str) -> tuple:
+    """(rows, min, max) of ``column``, in one streaming pass."""
+    with scratch() as con:
+        con.register("data", data)
+        return con.execute(f"SELECT count(*), min({q(column)}), max({q(column)}) FROM data").fetchall()[0]
 
 
 def _load_data(cur, path: str, target: str, table: LandingTable) -> int:
@@ -61,7 +73,7 @@ def _load_data(cur, path: str, target: str, table: LandingTable) -> int:
     return cur.rowcount
 
 
-def replace_partition(con: pymysql.Connection, table: LandingTable, data: pa.Table, days: Days) -> LoadResult:
+def replace_partition(con: pymysql.Connection, table: LandingTable, data: Rows, days: Days) -> LoadResult:
     """Make the rows of ``table`` on ``days`` (its partition column's date) exactly ``data``, atomically.
 
     Rows already loaded are never replaced by nothing: a day that has no landing rows (its export has not
@@ -69,8 +81,8 @@ def replace_partition(con: pymysql.Connection, table: LandingTable, data: pa.Tab
     """
     assert table.partition_column, f"{table.name} is not partitioned"
     col, start, end = table.partition_column, days.start, days.end
-    if data.num_rows:
-        lo, hi = pc.min(data[col]).as_py(), pc.max(data[col]).as_py()
+    rows, lo, hi = _bounds(data, col)
+    if rows:
         if lo < start or hi >= end:
             raise DataLoadError(f"{table.name}: rows from {lo} to {hi} fall outside the partition [{start}, {end})")
     with tempfile.TemporaryDirectory(prefix="stockmart-load-") as tmp:
@@ -82,13 +94,13 @@ def replace_partition(con: pymysql.Connection, table: LandingTable, data: pa.Tab
                 deleted = cur.execute(
                     f"DELETE FROM {q(table.name)} WHERE {q(col)} >= %s AND {q(col)} < %s", (start, end)
                 )
-                if deleted and not data.num_rows:
+                if deleted and not rows:
                     raise DataLoadError(
                         f"{table.name}: the landing files hold no rows for [{start}, {end}), but MySQL holds "
                         f"{deleted} row(s) loaded earlier: refusing to empty it (has the export for these days "
                         "arrived?). To really empty it, delete the rows in MySQL.")
-                loaded = _load_data(cur, path, table.name, table) if data.num_rows else 0
-                check_complete(con, cur, table, data, loaded)
+                loaded = _load_data(cur, path, table.name, table) if rows else 0
+                check_complete(con, cur, table, data, loaded, rows)
                 con.commit()
             except pymysql.err.IntegrityError as e:
                 con.rollback()
@@ -99,7 +111,7 @@ def replace_partition(con: pymysql.Connection, table: LandingTable, data: pa.Tab
     return LoadResult(table.name, loaded, deleted)
 
 
-def merge_table(con: pymysql.Connection, table: LandingTable, data: pa.Table) -> LoadResult:
+def merge_table(con: pymysql.Connection, table: LandingTable, data: Rows) -> LoadResult:
     """Make ``table`` hold exactly ``data``: upsert by primary key, delete rows that are gone, atomically.
 
     Deleting a row that others still reference (a customer with trades) fails the whole merge.
@@ -112,14 +124,15 @@ def merge_table(con: pymysql.Connection, table: LandingTable, data: pa.Table) ->
     with tempfile.TemporaryDirectory(prefix="stockmart-load-") as tmp:
         path = os.path.join(tmp, f"{table.name}.csv")
         _write_load_file(data, table, path)
+        rows = count_rows(data)
         with con.cursor() as cur:
             try:
                 cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {q(stage)}")
                 # LIKE copies columns and keys but not foreign keys: the stage accepts the rows as they are.
                 cur.execute(f"CREATE TEMPORARY TABLE {q(stage)} LIKE {q(table.name)}")
                 con.begin()
-                loaded = _load_data(cur, path, stage, table) if data.num_rows else 0
-                check_complete(con, cur, table, data, loaded)
+                loaded = _load_data(cur, path, stage, table) if rows else 0
+                check_complete(con, cur, table, data, loaded, rows)
                 deleted = cur.execute(
                     f"DELETE t FROM {q(table.name)} t LEFT JOIN {q(stage)} s ON {on} WHERE s.{key[0]} IS NULL"
                 )

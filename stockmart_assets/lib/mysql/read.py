@@ -1,8 +1,13 @@
-"""MySQL's rows out, as Arrow in the contract's types: what the mart and the profiles read."""
+"""MySQL's rows out, as Arrow in the contract's types: what the mart reads.
+
+connectorx reads the result into Arrow in Rust (decoding a large day row by row in Python would cost more
+than the read) and hands it over in record batches, so a day of any size passes through in bounded memory.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -11,13 +16,13 @@ from stockmart_assets.lib.day import Days
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.mysql.ddl import q
 
+BATCH_ROWS = 100_000
 
-def read_rows(params: dict, table: LandingTable, days: Days | None = None) -> pa.Table:
-    """A table (or its rows on ``days``) out of MySQL, as Arrow in the contract's types, ordered by key.
 
-    connectorx reads the result straight into Arrow, in Rust: decoding a large day row by row in Python would
-    cost more than the read. ``params`` are ``MySQLResource.connection_params()``.
-    """
+def stream_rows(params: dict, table: LandingTable, days: Days | None = None,
+                batch_rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
+    """A table (or its rows on ``days``) out of MySQL in record batches of the contract's types, ordered by
+    key. ``params`` are ``MySQLResource.connection_params()``. Nothing is read until the batches are."""
     import connectorx as cx
 
     cols = [c.name for c in table.columns]
@@ -29,10 +34,20 @@ def read_rows(params: dict, table: LandingTable, days: Days | None = None) -> pa
     url = (f"mysql://{quote(params['user'], safe='')}:{quote(params['password'], safe='')}"
            f"@{params['host']}:{params['port']}/{quote(params['database'], safe='')}")
     schema = arrow_schema(table)
-    data = cx.read_sql(url, sql, return_type="arrow")
-    if data.num_rows == 0:
-        return schema.empty_table()
-    return pa.Table.from_arrays([data.column(c).cast(schema.field(c).type) for c in cols], schema=schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        reader = cx.read_sql(url, sql, return_type="arrow_stream", batch_size=batch_rows)
+        for batch in reader:
+            if batch.num_rows:
+                yield pa.RecordBatch.from_arrays([batch.column(c).cast(schema.field(c).type) for c in cols],
+                                                 schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def read_rows(params: dict, table: LandingTable, days: Days | None = None) -> pa.Table:
+    """``stream_rows``, read whole: for tables known to be small."""
+    return stream_rows(params, table, days).read_all()
 
 
 def arrow_schema(table: LandingTable) -> pa.Schema:
@@ -46,4 +61,3 @@ def arrow_schema(table: LandingTable) -> pa.Schema:
         else:
             fields.append(pa.field(c.name, types[c.type]))
     return pa.schema(fields)
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -78,7 +79,7 @@ class BigQueryWarehouse:
                 return False
         return True
 
-    def replace(self, table: MartTable, where: Where, rows: pa.Table | None = None,
+    def replace(self, table: MartTable, where: Where, rows: pa.Table | pa.RecordBatchReader | None = None,
                 select_sql: str | None = None) -> int:
         from google.cloud import bigquery
 
@@ -91,9 +92,12 @@ class BigQueryWarehouse:
             try:
                 if rows is not None:
                     stage = f"{self.project}.{self.schema}._stage_{table.name}_{uuid.uuid4().hex[:12]}"
-                    config = bigquery.LoadJobConfig(schema=table.bigquery_schema, write_disposition="WRITE_TRUNCATE")
-                    client.load_table_from_dataframe(rows.select(table.column_names).to_pandas(), stage,
-                                                     job_config=config).result()
+                    config = bigquery.LoadJobConfig(schema=table.bigquery_schema, write_disposition="WRITE_TRUNCATE",
+                                                    source_format=bigquery.SourceFormat.PARQUET)
+                    with tempfile.TemporaryFile() as staged_file:
+                        _write_parquet(rows, table, staged_file)  # batch by batch: never whole in memory
+                        staged_file.seek(0)
+                        client.load_table_from_file(staged_file, stage, job_config=config).result()
                     staged = client.get_table(stage)
                     staged.expires = dt.datetime.now(dt.timezone.utc) + STAGING_TTL
                     client.update_table(staged, ["expires"])
@@ -106,15 +110,28 @@ class BigQueryWarehouse:
                     client.delete_table(stage, not_found_ok=True)
             return next(iter(client.query(f"SELECT COUNT(*) AS n FROM {target} WHERE {condition}").result()))["n"]
 
-    def read(self, table: MartTable, where: Where) -> pa.Table:
+    def read(self, table: MartTable, where: Where, limit: int | None = None) -> pa.Table:
         if not self.exists(table.name):
             return table.arrow_schema.empty_table()
         cols = ", ".join(self.quote(c) for c in table.column_names)
         with self._client() as client:
             job = client.query(f"SELECT {cols} FROM {self.qualified(table.name)} "
-                               f"WHERE {where_sql(table, where, self.quote)}")
+                               f"WHERE {where_sql(table, where, self.quote)}"
+                               + (f" LIMIT {int(limit)}" if limit is not None else ""))
             return job.result().to_arrow(create_bqstorage_client=False)
 
     def query(self, sql: str) -> list[tuple]:
         with self._client() as client:
             return [tuple(r.values()) for r in client.query(sql).result()]
+
+
+def _write_parquet(rows: pa.Table | pa.RecordBatchReader, table: MartTable, file) -> None:
+    """``rows`` as one parquet file in the table's declared types (which BigQuery loads into its columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = table.arrow_schema
+    batches = rows.to_batches() if isinstance(rows, pa.Table) else rows
+    with pq.ParquetWriter(file, schema) as writer:
+        for batch in batches:
+            writer.write_table(pa.Table.from_batches([batch]).select(table.column_names).cast(schema))

@@ -1,4 +1,8 @@
-"""The embedded mart: a DuckDB file, every write one transaction behind the warehouse's file lock."""
+"""The embedded mart: a DuckDB file, every write one transaction behind the warehouse's file lock.
+
+Its connections keep their working set under the scratch limit (``lib.scratch``) and spill the rest next to
+the file, so a day of any size is written in bounded memory.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ class DuckDBWarehouse:
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         import duckdb
 
-        with writer_lock(self.database), duckdb.connect(self.database) as con:
+        from stockmart_assets.lib.scratch import memory_limit
+
+        with writer_lock(self.database), duckdb.connect(self.database, config={"memory_limit": memory_limit()}) as con:
             yield con
 
     @contextmanager
@@ -49,7 +55,7 @@ class DuckDBWarehouse:
         with self._connect() as con:
             return _exists(con, self.schema, table)
 
-    def replace(self, table: MartTable, where: Where, rows: pa.Table | None = None,
+    def replace(self, table: MartTable, where: Where, rows: pa.Table | pa.RecordBatchReader | None = None,
                 select_sql: str | None = None) -> int:
         target, condition = self.qualified(table.name), where_sql(table, where, self.quote)
         with self._transaction() as con:
@@ -57,18 +63,19 @@ class DuckDBWarehouse:
             con.execute(table.duckdb_ddl(target)).fetchall()
             con.execute(f"DELETE FROM {target} WHERE {condition}").fetchall()
             if rows is not None:
-                con.register("_mart_rows", rows.select(table.column_names))
-                select_sql = "SELECT * FROM _mart_rows"
+                con.register("_mart_rows", rows)  # a table, or a stream DuckDB reads batch by batch
+                select_sql = f"SELECT {', '.join(self.quote(c) for c in table.column_names)} FROM _mart_rows"
             con.execute(f"INSERT INTO {target} BY NAME {select_sql}").fetchall()
             return con.execute(f"SELECT count(*) FROM {target} WHERE {condition}").fetchall()[0][0]
 
-    def read(self, table: MartTable, where: Where) -> pa.Table:
+    def read(self, table: MartTable, where: Where, limit: int | None = None) -> pa.Table:
         columns = ", ".join(self.quote(c) for c in table.column_names)
         with self._connect() as con:
             if not _exists(con, self.schema, table.name):
                 return table.arrow_schema.empty_table()
             return con.sql(f"SELECT {columns} FROM {self.qualified(table.name)} "
-                           f"WHERE {where_sql(table, where, self.quote)}").to_arrow_table()
+                           f"WHERE {where_sql(table, where, self.quote)}"
+                           + (f" LIMIT {int(limit)}" if limit is not None else "")).to_arrow_table()
 
     def query(self, sql: str) -> list[tuple]:
         with self._connect() as con:

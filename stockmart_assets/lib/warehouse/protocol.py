@@ -27,13 +27,14 @@ class Warehouse(Protocol):
 
     def exists(self, table: str) -> bool: ...
 
-    def replace(self, table: MartTable, where: Where, rows: pa.Table | None = None,
+    def replace(self, table: MartTable, where: Where, rows: pa.Table | pa.RecordBatchReader | None = None,
                 select_sql: str | None = None) -> int:
         """Make the rows of ``table`` that ``where`` covers exactly ``rows`` (or ``select_sql``'s result), all at
-        once: a crash leaves the previous rows. The table is created from its declaration first. Returns the
-        number of rows ``where`` covers afterwards."""
+        once: a crash leaves the previous rows. ``rows`` may be a stream of record batches, read once and
+        never held whole. The table is created from its declaration first. Returns the number of rows
+        ``where`` covers afterwards."""
 
-    def read(self, table: MartTable, where: Where) -> pa.Table:
-        """The rows of ``table`` that ``where`` covers, in the declared columns."""
+    def read(self, table: MartTable, where: Where, limit: int | None = None) -> pa.Table:
+        """The rows of ``table`` that ``where`` covers (the first ``limit``), in the declared columns."""
 
     def query(self, sql: str) -> list[tuple]: ...

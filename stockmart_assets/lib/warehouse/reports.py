@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from stockmart_assets.lib.day import Day, Scope
+from typing import TYPE_CHECKING
+
+from stockmart_assets.lib.day import Day, Days, Scope
 from stockmart_assets.lib.warehouse.protocol import Warehouse
 from stockmart_assets.lib.warehouse.tables import VERIFICATION_RESULTS, MartTable
 from stockmart_assets.lib.warehouse.where import Match, where_sql
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SUITE = "deequ_suite"  # the blocking suite, whose verifications the gate reads
 
@@ -36,3 +41,29 @@ def table_sizes(w: Warehouse, tables: list[MartTable]) -> list[tuple[str, int, i
         [(rows, n_days)] = w.query(f"SELECT COUNT(*), {days} FROM {w.qualified(table.name)}")
         sizes.append((table.name, rows, n_days))
     return sizes
+
+
+
+def day_summaries(w: Warehouse, table: MartTable, days: Days, preview_rows: int) -> dict[Day, tuple[int, pa.Table]]:
+    """Each day's row count and first rows in ``table`` (partitioned by day), in two queries whatever the
+    number of days: what each day's materialization shows, read from the warehouse after the write."""
+    import pyarrow as pa
+
+    q, source = w.quote, w.qualified(table.name)
+    day, where = q(table.partition_column), where_sql(table, days, q)
+    counts = dict(w.query(f"SELECT {day}, COUNT(*) FROM {source} WHERE {where} GROUP BY {day}"))
+    cols = ", ".join(q(c) for c in table.column_names)
+    order = ", ".join(q(c) for c in table.column_names[:3])
+    first = w.query(f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {day} ORDER BY {order}) "
+                    f"AS {q('_n')} FROM {source} WHERE {where}) AS ranked WHERE {q('_n')} <= {int(preview_rows)}")
+    by_day: dict[dt.date, list[dict]] = {}
+    for row in first:
+        record = dict(zip(table.column_names, row))
+        by_day.setdefault(record[table.partition_column], []).append(record)
+    return {d: (counts.get(d.date, 0), pa.Table.from_pylist(sorted(by_day.get(d.date, []), key=_order(table)),
+                                                             schema=table.arrow_schema)) for d in days}
+
+
+def _order(table: MartTable):
+    names = table.column_names[:3]
+    return lambda record: tuple((record[n] is None, record[n]) for n in names)

@@ -185,3 +185,20 @@ def test_the_lake_also_lives_in_an_object_store(seed_landing):
 
     with fs.open("/lake/landing/trade/date=2024-12-27/data.parquet", "rb") as f:
         assert pq.read_table(f)["order_id"].to_pylist() == [103, 104]
+
+
+def test_rows_stream_out_of_mysql_in_bounded_batches(seed_landing, tmp_path, mysql_url):
+    """What the mart reads: record batches of at most the batch size, in the contract's types, nothing else."""
+    from stockmart_assets.defs.mysql.resources import MySQLResource
+    from stockmart_assets.lib.day import Days
+    from stockmart_assets.lib.landing.contract import TRADE
+    from stockmart_assets.lib.mysql.read import arrow_schema, read_rows, stream_rows
+
+    load_all(seed_landing, tmp_path, DATES)
+    params = MySQLResource(url=mysql_url).connection_params()
+    reader = stream_rows(params, TRADE, Days.of(DATES[1:]), batch_rows=1)
+    batches = list(reader)
+    assert [b.num_rows for b in batches] == [1, 1, 1] and reader.schema == arrow_schema(TRADE)
+    assert [r["order_id"] for b in batches for r in b.to_pylist()] == [103, 104, 105]
+    assert read_rows(params, TRADE).num_rows == 5
+    assert list(stream_rows(params, TRADE, Days.of(["2024-12-29"]))) == []

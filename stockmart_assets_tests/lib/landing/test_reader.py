@@ -94,3 +94,40 @@ def test_malformed_file_names_file_line_and_column(tmp_path, kind):
     assert "trade.csv" in message and f"line {line}" in message, message
     if column:
         assert f"column '{column}'" in message, message
+
+
+def test_each_day_is_written_to_its_own_file_exactly_as_read(tmp_path):
+    """What the raw stage keeps in the lake: per day, the rows read_landing gives for that day, with the
+    day's count, the files its rows came from and its first rows."""
+    import pyarrow.parquet as pq
+
+    from stockmart_assets.lib.day import WHOLE, Day
+    from stockmart_assets.lib.landing import reader
+
+    landing = landing_folder(tmp_path)
+    days = Days.of(["2024-12-26", "2024-12-27", "2024-12-28", "2024-12-29"])
+    landed = reader.write_landing(TRADE, landing, days, tmp_path / "out", preview_rows=1)
+    assert list(landed) == list(days)
+    for day, written in landed.items():
+        expected = read_landing(TRADE, landing, Days(day, day))
+        assert same(pq.read_table(written.path), expected), day
+        assert written.rows == expected.num_rows
+        assert written.files == tuple(sorted(set(expected["_source_file"].to_pylist())))
+        assert same(written.preview, expected.slice(0, 1))
+    assert landed[Day.of("2024-12-29")].rows == 0 and pq.read_table(landed[Day.of("2024-12-29")].path).num_rows == 0
+    whole = reader.write_landing(CUSTOMER, landing, None, tmp_path / "whole")
+    assert same(pq.read_table(whole[WHOLE].path), read_landing(CUSTOMER, landing))
+
+
+def same(a, b) -> bool:
+    """The same columns, types and rows (a parquet file may mark a column NOT NULL where Arrow does not)."""
+    return ([(f.name, f.type) for f in a.schema] == [(f.name, f.type) for f in b.schema]
+            and a.to_pylist() == b.to_pylist())
+
+
+def landing_folder(tmp_path):
+    return write_landing(tmp_path / "landing", {
+        **{name: SEED_FILES[name] for name in ("customer.csv",)},
+        "trade.csv": TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00\n2,1,1,매도,2,2024-12-27 09:00\n",
+        "trade_2.csv": TRADE_HEADER + "3,1,1,매수,3,2024-12-27 23:59\n4,1,1,매수,4,2024-12-28 00:00",
+    })
