@@ -33,8 +33,8 @@ def table_schema(table: LandingTable) -> dg.TableSchema:
     ])
 
 
-def preview(data: pa.Table, columns: list[str] | None = None) -> dg.MetadataValue:
-    rows = (data.select(columns) if columns else data).slice(0, PREVIEW_ROWS).to_pandas()
+def preview(data: pa.Table, columns: list[str] | None = None, limit: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    rows = (data.select(columns) if columns else data).slice(0, limit).to_pandas()
     return dg.MetadataValue.md(rows.to_markdown(index=False) if len(rows) else "(no rows)")
 
 

@@ -49,9 +49,13 @@ def test_asset_graph_snapshot():
         "mart/stocks": ["mysql/stocks", "quality/verification_results"],
         "mart/trade": ["mysql/stocks", "mysql/trade", "quality/verification_results"],
         "mart/stock_price": ["mysql/stock_price", "quality/verification_results"],
-        "mart/orders_per_day": ["mart/customer", "mart/trade"],
-        "mart/top_ticker_by_age_sex": ["mart/customer", "mart/trade"],
-        "mart/buys_by_age_group": ["mart/customer", "mart/trade"],
+        # The business's answers compose from the daily facts; the all-time answers are views over them.
+        "mart/daily_buys": ["mart/customer", "mart/trade"],
+        "mart/orders_per_day": ["mart/trade"],
+        "mart/top_ticker_by_age_sex": ["mart/daily_buys"],
+        "mart/buys_by_age_group": ["mart/daily_buys"],
+        "mart/top_ticker_by_age_sex_all_time": ["mart/daily_buys"],
+        "mart/buys_by_age_group_all_time": ["mart/daily_buys"],
         "market/yfinance_bars": [], "market/upbit_candles": [], "mart/upbit_candles": ["market/upbit_candles"],
     }
     checks = {f"{k.asset_key.to_user_string()}:{k.name}": graph.get(k).blocking for k in graph.asset_check_keys}
@@ -61,7 +65,7 @@ def test_asset_graph_snapshot():
                       "market/yfinance_bars:bars_consistent": True, "market/upbit_candles:ohlc_consistent": True}
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
     assert partitioned == {"raw/trade", "raw/stock_price", "mysql/trade", "mysql/stock_price", "mart/trade",
-                           "mart/stock_price", "mart/orders_per_day", "mart/top_ticker_by_age_sex",
+                           "mart/stock_price", "mart/daily_buys", "mart/orders_per_day", "mart/top_ticker_by_age_sex",
                            "mart/buys_by_age_group", "quality/column_profiles/trade",
                            "quality/column_profiles/stock_price", "market/yfinance_bars",
                            "market/upbit_candles", "mart/upbit_candles"}

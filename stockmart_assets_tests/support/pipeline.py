@@ -58,7 +58,7 @@ def load_all(landing: Path, work: Path, dates: list[str]) -> None:
 DAYS = ["2024-12-26", "2024-12-27", "2024-12-28"]
 DIMENSIONS = [[layer, t] for layer in ("raw", "mysql", "mart") for t in DIMENSION_TABLES]
 FACTS = ([[layer, t] for layer in ("raw", "mysql", "mart") for t in FACT_TABLES]
-         + [["mart", n] for n in ("orders_per_day", "top_ticker_by_age_sex", "buys_by_age_group")])
+         + [["mart", n] for n in ("daily_buys", "orders_per_day", "top_ticker_by_age_sex", "buys_by_age_group")])
 
 
 @pytest.fixture
@@ -88,23 +88,41 @@ def mart(path, sql):
         return con.execute(sql).fetchall()
 
 
-def expected_analytics():
-    """The seed sample's answers, computed here without SQL."""
-    customers = {int(r[0]): (r[2], int(r[3])) for r in
-                 (line.split(",") for line in SEED_FILES["customer.csv"].splitlines()[1:])}
-    tickers = {int(r[0]): r[2] for r in (line.split(",") for line in SEED_FILES["stocks.csv"].splitlines()[1:])}
-    trades = [(r[5][:10], int(r[1]), tickers[int(r[2])], r[3]) for r in
-              (line.split(",") for line in SEED_FILES["trade.csv"].splitlines()[1:])]
+def seed_trades(files: dict[str, str] = SEED_FILES):
+    """The orders of landing ``files`` (default: the seed sample) as (day, sex, age group, ticker, kind), read
+    here without SQL."""
+    def rows(name):
+        return [line.split(",") for line in files[name].strip().splitlines()[1:]]
+
+    customers = {int(r[0]): (r[2], int(r[3])) for r in rows("customer.csv")}
+    tickers = {int(r[0]): r[2] for r in rows("stocks.csv")}
     group = lambda age: AGE_GROUPS[min(age // 10 - 1, 6)] if age >= 10 else "미확인"  # noqa: E731
+    return [(r[5][:10], customers[int(r[1])][0], group(customers[int(r[1])][1]), tickers[int(r[2])], r[3])
+            for r in rows("trade.csv")]
+
+
+def answers(trades, days: tuple[str, str] | None = None):
+    """The business's answers over ``days`` (first, last; None: all time) from (day, sex, group, ticker, kind)
+    rows: (orders per day, buys per (ticker, age group), the top ticker per (age group, sex) with count desc,
+    then ticker, as the tie-break)."""
+    trades = [t for t in trades if days is None or days[0] <= t[0] <= days[1]]
     orders = sorted(Counter(d for d, *_ in trades).items())
-    buys = Counter((d, ticker, group(customers[c][1])) for d, c, ticker, kind in trades if kind == "매수")
-    by_group = Counter((d, group(customers[c][1]), customers[c][0], ticker)
-                       for d, c, ticker, kind in trades if kind == "매수")
+    buys = Counter((ticker, g) for d, sex, g, ticker, kind in trades if kind == "매수")
+    by_group = Counter((g, sex, ticker) for d, sex, g, ticker, kind in trades if kind == "매수")
     top = {}
-    for (d, g, sex, ticker), n in sorted(by_group.items(), key=lambda kv: (-kv[1], kv[0][3])):
-        top.setdefault((d, g, sex), (ticker, n))
-    return orders, sorted((d, t, g, n) for (d, t, g), n in buys.items()), sorted(
-        (d, g, s, t, n) for (d, g, s), (t, n) in top.items())
+    for (g, sex, ticker), n in sorted(by_group.items(), key=lambda kv: (-kv[1], kv[0][2])):
+        top.setdefault((g, sex), (ticker, n))
+    return (orders, sorted((t, g, n) for (t, g), n in buys.items()),
+            sorted((g, s, t, n) for (g, s), (t, n) in top.items()))
+
+
+def expected_analytics():
+    """The seed sample's answers per day, computed here without SQL."""
+    trades = seed_trades()
+    orders = answers(trades)[0]
+    per_day = [answers(trades, (d, d)) for d, _ in orders]
+    return (orders, sorted((d, *row) for (d, _), (_, buys, _) in zip(orders, per_day) for row in buys),
+            sorted((d, *row) for (d, _), (_, _, top) in zip(orders, per_day) for row in top))
 
 
 def java_children() -> list[str]:

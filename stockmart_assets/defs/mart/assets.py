@@ -36,18 +36,31 @@ DAILY = dict(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.
 
 def publish(context: dg.AssetExecutionContext, name: str, rows: "pa.RecordBatchReader") -> dg.MaterializeResult:
     """Replace the run's days (or the whole table) of mart table ``name`` with ``rows``, streamed, in one
-    transaction; then record what the warehouse holds: each day's count and first rows on that day."""
-    from stockmart_assets.lib.warehouse.reports import day_summaries
+    transaction, and record what the warehouse then holds."""
+    table = MART_TABLES[name]
+    days = run_days(context) if table.partition_column else WHOLE
+    return report(context, name, context.resources.warehouse.get().replace(table, days, rows=rows))
+
+
+def report(context: dg.AssetExecutionContext, name: str, total: int, sums: dict[str, str] | None = None
+           ) -> dg.MaterializeResult:
+    """What mart table ``name`` holds after the run wrote ``total`` rows: an unpartitioned table's count and first
+    rows; for a partitioned one, each day's count, first rows and ``sums`` (metadata name: column summed), on
+    that day's materialization."""
+    from stockmart_assets.lib.warehouse.reports import day_sums, day_summaries
 
     warehouse, table = context.resources.warehouse.get(), MART_TABLES[name]
-    days = run_days(context) if table.partition_column else None
-    total = warehouse.replace(table, days or WHOLE, rows=rows)
     metadata = {"dagster/table_name": f"{warehouse.schema}.{table.name}", "warehouse": warehouse.dialect}
-    if days is None:
+    if not table.partition_column:
         return dg.MaterializeResult(metadata={**metadata, **rows_metadata(warehouse.read(table, WHOLE, PREVIEW_ROWS)),
                                               "dagster/row_count": total})
-    add_day_metadata(context, {day: {"dagster/row_count": count, "preview": preview(first)}
-                               for day, (count, first) in day_summaries(warehouse, table, days, PREVIEW_ROWS).items()})
+    days = run_days(context)
+    per_day = {day: {"dagster/row_count": count, "preview": preview(first)}
+               for day, (count, first) in day_summaries(warehouse, table, days, PREVIEW_ROWS).items()}
+    for label, column in (sums or {}).items():
+        for day, value in day_sums(warehouse, table, days, column).items():
+            per_day[day][label] = value
+    add_day_metadata(context, per_day)
     return dg.MaterializeResult(metadata=metadata)
 
 

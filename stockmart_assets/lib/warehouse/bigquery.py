@@ -124,6 +124,13 @@ class BigQueryWarehouse:
         with self._client() as client:
             return [tuple(r.values()) for r in client.query(sql).result()]
 
+    def define_view(self, name: str, select_sql: str) -> None:
+        self.query(f"CREATE OR REPLACE VIEW {self.qualified(name)} AS {select_sql}")
+
+    def define_window_function(self, name: str, select_sql: str) -> None:
+        self.query(f"CREATE OR REPLACE TABLE FUNCTION {self.qualified(name)}(first_day DATE, last_day DATE) "
+                   f"AS ({select_sql})")
+
 
 def _write_parquet(rows: pa.Table | pa.RecordBatchReader, table: MartTable, file) -> None:
     """``rows`` as one parquet file in the table's declared types (which BigQuery loads into its columns)."""

@@ -81,6 +81,15 @@ class DuckDBWarehouse:
         with self._connect() as con:
             return con.execute(sql).fetchall()
 
+    def define_view(self, name: str, select_sql: str) -> None:
+        with self._connect() as con:
+            con.execute(f"CREATE OR REPLACE VIEW {self.qualified(name)} AS {select_sql}").fetchall()
+
+    def define_window_function(self, name: str, select_sql: str) -> None:
+        with self._connect() as con:  # a table macro: DuckDB's table-valued function
+            con.execute(f"CREATE OR REPLACE MACRO {self.qualified(name)}(first_day, last_day) AS TABLE "
+                        f"{select_sql}").fetchall()
+
 
 def _exists(con, schema: str, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "

@@ -38,3 +38,10 @@ class Warehouse(Protocol):
         """The rows of ``table`` that ``where`` covers (the first ``limit``), in the declared columns."""
 
     def query(self, sql: str) -> list[tuple]: ...
+
+    def define_view(self, name: str, select_sql: str) -> None:
+        """Create or replace view ``name`` as ``select_sql``."""
+
+    def define_window_function(self, name: str, select_sql: str) -> None:
+        """Create or replace table function ``name(first_day DATE, last_day DATE)`` returning ``select_sql``,
+        which reads its parameters as ``first_day`` and ``last_day``."""

@@ -43,7 +43,6 @@ def table_sizes(w: Warehouse, tables: list[MartTable]) -> list[tuple[str, int, i
     return sizes
 
 
-
 def day_summaries(w: Warehouse, table: MartTable, days: Days, preview_rows: int) -> dict[Day, tuple[int, pa.Table]]:
     """Each day's row count and first rows in ``table`` (partitioned by day), in two queries whatever the
     number of days: what each day's materialization shows, read from the warehouse after the write."""
@@ -62,6 +61,25 @@ def day_summaries(w: Warehouse, table: MartTable, days: Days, preview_rows: int)
         by_day.setdefault(record[table.partition_column], []).append(record)
     return {d: (counts.get(d.date, 0), pa.Table.from_pylist(sorted(by_day.get(d.date, []), key=_order(table)),
                                                              schema=table.arrow_schema)) for d in days}
+
+
+def day_sums(w: Warehouse, table: MartTable, days: Days, column: str) -> dict[Day, int]:
+    """Each day's sum of ``column`` in ``table`` (0 on a day without rows): a per-day number the UI charts."""
+    q, day = w.quote, w.quote(table.partition_column)
+    sums = dict(w.query(f"SELECT {day}, SUM({q(column)}) FROM {w.qualified(table.name)} "
+                        f"WHERE {where_sql(table, days, q)} GROUP BY {day}"))
+    return {d: int(sums.get(d.date) or 0) for d in days}
+
+
+def head(w: Warehouse, table: MartTable, order_by: list[str], rows: int) -> tuple[int, pa.Table]:
+    """The row count and the first ``rows`` rows of ``table`` (or view) in ``order_by`` order."""
+    import pyarrow as pa
+
+    q, source = w.quote, w.qualified(table.name)
+    [(count,)] = w.query(f"SELECT COUNT(*) FROM {source}")
+    cols = ", ".join(q(c) for c in table.column_names)
+    first = w.query(f"SELECT {cols} FROM {source} ORDER BY {', '.join(order_by)} LIMIT {int(rows)}")
+    return count, pa.Table.from_pylist([dict(zip(table.column_names, r)) for r in first], schema=table.arrow_schema)
 
 
 def _order(table: MartTable):

@@ -106,17 +106,29 @@ STOCK_PRICE = _t("stock_price", [TRADE_DATE, ("ticker", "STRING", "Exchange tick
                                  ("volume", "INT64", "Shares traded in the minute"),
                                  ("company", "STRING", "Company name")],
                  partition="trade_date", cluster=["ticker"])
+SEX = ("sex", "STRING", "남 or 여, as the customer table has it")
+DAILY_BUYS = _t(
+    "daily_buys", [TRADE_DATE, ("ticker", "STRING", "Exchange ticker"), AGE_GROUP, SEX, BUY_COUNT],
+    partition="trade_date", cluster=["ticker"],
+    description="매수 orders per day, ticker, age group and sex: the additive fact every window's answer sums")
 ORDERS_PER_DAY = _t("orders_per_day", [TRADE_DATE, ("total_orders", "INT64", "Orders placed that day (0 on a "
                                                                               "day without orders)")],
                     partition="trade_date")
 TOP_TICKER_BY_AGE_SEX = _t(
     "top_ticker_by_age_sex",
-    [TRADE_DATE, AGE_GROUP, ("sex", "STRING", "남 or 여, as the customer table has it"),
+    [TRADE_DATE, AGE_GROUP, SEX,
      ("ticker", "STRING", "The most-bought ticker of the group that day; ties go to the alphabetically first"),
      BUY_COUNT], partition="trade_date", cluster=["ticker"])
 BUYS_BY_AGE_GROUP = _t(
     "buys_by_age_group", [TRADE_DATE, ("ticker", "STRING", "Exchange ticker"), AGE_GROUP, BUY_COUNT],
     partition="trade_date", cluster=["ticker"])
+# The all-time answers: views over daily_buys (lib.warehouse.analytics), never written directly.
+TOP_TICKER_ALL_TIME = _t(
+    "top_ticker_by_age_sex_all_time",
+    [AGE_GROUP, SEX, ("ticker", "STRING", "The group's most-bought ticker over all days; ties go to the "
+                                          "alphabetically first"), BUY_COUNT])
+BUYS_BY_AGE_GROUP_ALL_TIME = _t(
+    "buys_by_age_group_all_time", [("ticker", "STRING", "Exchange ticker"), AGE_GROUP, BUY_COUNT])
 
 # The quality layer's outcomes, queryable next to the data they judge: one row per constraint per table per
 # partition (Deequ's check-result columns), and one row per column per table per partition of profiles.
@@ -161,5 +173,6 @@ UPBIT_CANDLES = _t(
     partition="trade_date", cluster=["market"])
 
 MART_TABLES: dict[str, MartTable] = {t.name: t for t in (
-    BUDGET, CUSTOMER, STOCKS, TRADE, STOCK_PRICE, ORDERS_PER_DAY, TOP_TICKER_BY_AGE_SEX, BUYS_BY_AGE_GROUP,
-    VERIFICATION_RESULTS, COLUMN_PROFILES, UPBIT_CANDLES)}
+    BUDGET, CUSTOMER, STOCKS, TRADE, STOCK_PRICE, DAILY_BUYS, ORDERS_PER_DAY, TOP_TICKER_BY_AGE_SEX,
+    BUYS_BY_AGE_GROUP, VERIFICATION_RESULTS, COLUMN_PROFILES, UPBIT_CANDLES)}
+MART_VIEWS: dict[str, MartTable] = {t.name: t for t in (TOP_TICKER_ALL_TIME, BUYS_BY_AGE_GROUP_ALL_TIME)}

@@ -8,7 +8,8 @@ import pytest
 from stockmart_assets.defs.quality.checks import quality_checks
 from stockmart_assets.environment import build_resources
 from stockmart_assets_tests.support.bigquery_emulator import bigquery_emulator  # noqa: F401  (fixture)
-from stockmart_assets_tests.support.pipeline import ALL_ASSETS, DAYS, DIMENSIONS, FACTS, expected_analytics
+from stockmart_assets_tests.support.pipeline import (
+    ALL_ASSETS, DAYS, DIMENSIONS, FACTS, answers, expected_analytics, seed_trades)
 
 pytestmark = [pytest.mark.mysql, pytest.mark.spark, pytest.mark.slow]
 
@@ -53,6 +54,15 @@ def test_bigquery_mart_end_to_end_partitioned_clustered_and_idempotent(prod):
         f"SELECT * FROM `{t('buys_by_age_group')}` ORDER BY 1, 2, 3, 4")] == buys
     assert [(d.isoformat(), *r) for d, *r in prod.rows(
         f"SELECT * FROM `{t('top_ticker_by_age_sex')}` ORDER BY 1, 2, 3, 4, 5")] == top
+    for window in (None, ("2024-12-27", "2024-12-28")):  # the all-time views, a window's table functions
+        _, buys, top = answers(seed_trades(), window)
+        source = ((lambda name: f"`{t(name + '_all_time')}`") if window is None else
+                  (lambda name: f"`{t(name + '_between')}`(DATE '{window[0]}', DATE '{window[1]}')"))
+        assert sorted(prod.rows(f"SELECT * FROM {source('buys_by_age_group')}")) == buys
+        assert sorted(prod.rows(f"SELECT * FROM {source('top_ticker_by_age_sex')}")) == top
+    assert prod.rows(f"SELECT * FROM `{t('orders_per_day_between')}`(DATE '2024-12-27', DATE '2024-12-28') "
+                     "ORDER BY 1") == [(d, n) for d, n in prod.rows(f"SELECT * FROM `{t('orders_per_day')}` ORDER BY 1")
+                                       if d.isoformat() >= "2024-12-27"]
     assert prod.rows(f"SELECT COUNT(*) FROM `{t('verification_results')}` WHERE suite = 'deequ_suite' "
                      "AND constraint_status <> 'Success'") == [(0,)]
 
@@ -68,7 +78,8 @@ def test_bigquery_mart_end_to_end_partitioned_clustered_and_idempotent(prod):
         return {name: hashlib.sha256(repr(prod.rows(f"SELECT * FROM `{t(name)}` ORDER BY TO_JSON_STRING(t)"
                                                     .replace("`" + t(name) + "`", f"`{t(name)}` AS t"))).encode()
                                      ).hexdigest()
-                for name in ("trade", "stock_price", "orders_per_day", "buys_by_age_group", "top_ticker_by_age_sex")}
+                for name in ("trade", "stock_price", "daily_buys", "orders_per_day", "buys_by_age_group",
+                             "top_ticker_by_age_sex")}
 
     before = fingerprint()
     for _ in range(3):

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.mysql, pytest.mark.spark, pytest.mark.slow]
 
 # Friday to Sunday: bars on the Friday only (a weekend has none), trades on all three.
 DAYS = ["2024-12-27", "2024-12-28", "2024-12-29"]
-MART_TABLES = ["trade", "stock_price", "orders_per_day", "buys_by_age_group", "top_ticker_by_age_sex"]
+MART_TABLES = ["trade", "stock_price", "daily_buys", "orders_per_day", "buys_by_age_group", "top_ticker_by_age_sex"]
 
 
 def run(keys, days, instance):
