@@ -11,7 +11,7 @@ os.environ["STOCKMART_PARTITIONS_START"] = "2020-01-01"
 import pymysql  # noqa: E402
 import pytest  # noqa: E402
 
-from stockmart_assets.lib.mysql.ddl import TABLE_ORDER  # noqa: E402
+from stockmart_assets.lib.mysql.ddl import LOADS_TABLE, TABLE_ORDER  # noqa: E402
 from stockmart_assets_tests.support import spark_starts  # noqa: E402
 from stockmart_assets.lib.mysql.install import install_mariadb_if_missing  # noqa: E402
 from stockmart_assets.lib.mysql.local_server import LocalMariaDB  # noqa: E402
@@ -56,15 +56,28 @@ def mysql_server(tmp_path_factory):
     install_mariadb_if_missing()
     server = LocalMariaDB(tmp_path_factory.mktemp("mariadb"))
     url = server.ensure()
+    LOCAL_SERVERS[url] = server
     yield url
     server.stop()
+
+
+LOCAL_SERVERS: dict[str, LocalMariaDB] = {}
+
+
+@pytest.fixture
+def mysql_root(mysql_server):
+    """Root connections to the session's server, for what only an administrator does (rotate or purge the
+    binlog, change a global setting). Needs the throwaway server, not STOCKMART_TEST_MYSQL_URL's."""
+    if mysql_server not in LOCAL_SERVERS:
+        pytest.fail("this test administers the server: run it on the throwaway MariaDB", pytrace=False)
+    return lambda: LOCAL_SERVERS[mysql_server].root(autocommit=True)
 
 
 @pytest.fixture
 def mysql_url(mysql_server, monkeypatch) -> str:
     """The server with an empty stockmart schema, and STOCKMART_MYSQL_URL pointing at it."""
     with mysql_connect(mysql_server) as con, con.cursor() as cur:
-        for name in reversed(TABLE_ORDER):
+        for name in (*reversed(TABLE_ORDER), LOADS_TABLE):
             cur.execute(f"DROP TABLE IF EXISTS `{name}`")
     monkeypatch.setenv("STOCKMART_MYSQL_URL", mysql_server)
     return mysql_server
@@ -95,7 +108,7 @@ def table_state(url: str) -> dict[str, tuple[int, int | None]]:
 
 spark_starts.install()
 
-SERVER_FIXTURES = {"mysql_server", "mysql_url", "bigquery_emulator", "bq_dataset", "spark"}
+SERVER_FIXTURES = {"mysql_server", "mysql_url", "mysql_root", "bigquery_emulator", "bq_dataset", "spark"}
 
 
 def pytest_collection_modifyitems(items):

@@ -46,6 +46,8 @@ PIPELINE_PRIVILEGES = {
     "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "INDEX", "REFERENCES", "DROP",
     "CREATE TEMPORARY TABLES", "LOCK TABLES",
 }
+# Global by nature (MySQL has no per-schema form): what binlog change capture needs, and only on *.*.
+REPLICATION_PRIVILEGES = {"REPLICATION SLAVE", "REPLICATION CLIENT"}
 # Bind-mount sources that are data, created on the host at deploy time (not part of the repository).
 RUNTIME_BIND_SOURCES = ("./data/",)
 
@@ -330,19 +332,24 @@ def grant_problems(files: list[Path]) -> tuple[list[str], list[set[str]]]:
     problems, granted = [], []
     for path in files:
         text = strip_sql_comments(path.read_text(encoding="utf-8"))
-        if "*.*" in text:
-            problems.append(f"{path.name}: mentions *.* (a global privilege)")
         for m in re.finditer(r"\bGRANT\b(?P<privs>.*?)\bON\b\s+(?P<target>\S+)\s+TO\b(?P<rest>[^;]*)", text,
                              flags=re.IGNORECASE | re.DOTALL):
             privs = {" ".join(p.split()).upper() for p in m.group("privs").split(",")}
             target = m.group("target").replace("`", "")
             granted.append(privs)
-            if target != "stockmart.*":
+            if target == "*.*":
+                if not privs <= REPLICATION_PRIVILEGES:
+                    problems.append(f"{path.name}: global (*.*) privileges beyond replication: "
+                                    f"{sorted(privs - REPLICATION_PRIVILEGES)}")
+            elif target != "stockmart.*":
                 problems.append(f"{path.name}: GRANT on {m.group('target')}, not on stockmart.*")
+            elif privs & REPLICATION_PRIVILEGES:
+                problems.append(f"{path.name}: replication privileges are global, not on stockmart.*")
             if privs & {"ALL", "ALL PRIVILEGES"} or any(p.startswith("ALL ") for p in privs):
                 problems.append(f"{path.name}: GRANT ALL")
-            if privs - PIPELINE_PRIVILEGES:
-                problems.append(f"{path.name}: privileges beyond the pipeline's: {sorted(privs - PIPELINE_PRIVILEGES)}")
+            if privs - PIPELINE_PRIVILEGES - REPLICATION_PRIVILEGES:
+                problems.append(f"{path.name}: privileges beyond the pipeline's: "
+                                f"{sorted(privs - PIPELINE_PRIVILEGES - REPLICATION_PRIVILEGES)}")
             if re.search(r"GRANT\s+OPTION", m.group("rest"), re.IGNORECASE):
                 problems.append(f"{path.name}: WITH GRANT OPTION")
             if re.search(r"\broot\b", m.group("rest"), re.IGNORECASE):
@@ -574,6 +581,8 @@ def test_mysql_service(compose, interpolated):
     assert re.fullmatch(r"mysql:8\.(0|4)(\.\d+)?", mysql["image"])
     command = " ".join(mysql["command"])
     assert "--local-infile=1" in command
+    for setting in ("--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL"):
+        assert setting in command, f"binlog change capture needs {setting}"
     assert "--character-set-server=utf8mb4" in command
     assert mysql["healthcheck"]["test"][:3] == ["CMD", "mysqladmin", "ping"]
     env = environment_of(mysql)
@@ -595,7 +604,7 @@ def test_mysql_grants_are_schema_scoped_and_minimal():
     problems, granted = grant_problems(files)
     assert problems == []
     assert granted, "no GRANT statement"
-    assert set().union(*granted) == PIPELINE_PRIVILEGES
+    assert set().union(*granted) == PIPELINE_PRIVILEGES | REPLICATION_PRIVILEGES
     sql = strip_sql_comments((MYSQL_INIT_DIR / "02-stockmart.sql").read_text(encoding="utf-8"))
     assert re.search(r"CREATE DATABASE IF NOT EXISTS `?stockmart`?\s+CHARACTER SET utf8mb4", sql)
 
@@ -609,7 +618,8 @@ def test_grant_check_catches_broad_grants(tmp_path):
     )
     problems, _ = grant_problems([bad])
     text = "\n".join(problems)
-    for needle in ("*.*", "GRANT ALL", "FILE", "WITH GRANT OPTION", "not on stockmart.*", "root"):
+    for needle in ("global (*.*) privileges beyond replication", "GRANT ALL", "FILE", "WITH GRANT OPTION",
+                   "not on stockmart.*", "root"):
         assert needle in text, needle
 
 

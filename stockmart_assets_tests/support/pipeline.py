@@ -79,8 +79,19 @@ def pipeline(tmp_path, mysql_url, seed_landing, monkeypatch):
             partition_key=days[0] if days and len(days) == 1 else None, tags=tags, raise_on_error=False)
 
     run.warehouse = str(tmp_path / "home" / "warehouse.duckdb")
+    run.instance = instance
     run.landing = seed_landing
     return run
+
+
+def run_request(request: dg.RunRequest, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """Run what a sensor's ``request`` asks for, as the daemon would launch it: its job's selection (checks
+    included), its days (a range is in its tags); resources from the LOCAL environment as it is now."""
+    from stockmart_assets.definitions import defs
+
+    selection = next(j.selection for j in defs.jobs if j.name == request.job_name)
+    return dg.materialize([*ALL_ASSETS, *quality_checks], selection=selection, resources=build_resources("LOCAL"),
+                          instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False)
 
 
 def mart(path, sql):

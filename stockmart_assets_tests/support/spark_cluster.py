@@ -23,6 +23,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -79,7 +80,11 @@ class Daemon:
 
     @property
     def webui_url(self) -> str:
-        return f"http://{HOST}:{self.webui_port}"
+        """Where the web UI listens: Spark moves to the next port when another process took the free port we
+        picked in the meantime, and says so in its log."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        bound = re.findall(r"Successfully started service '\w*UI' on port (\d+)", text)
+        return f"http://{HOST}:{bound[-1] if bound else self.webui_port}"
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""

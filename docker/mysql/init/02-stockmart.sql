@@ -1,7 +1,8 @@
 -- Runs once, when the mysql service initialises an empty data volume, after 01-pipeline-user.sh has created
 -- the account 'stockmart'@'%' (its password comes from STOCKMART_MYSQL_PASSWORD in .env).
 --
--- The pipeline gets privileges on the `stockmart` schema only: no global privilege, no FILE
+-- The pipeline gets privileges on the `stockmart` schema only, and globally only the two replication ones the
+-- binlog reader needs: no FILE
 -- (LOAD DATA LOCAL INFILE reads the file on the client and needs only INSERT), no GRANT OPTION, no routines,
 -- triggers, views or events. The application never connects as root (root may only log in from inside the
 -- mysql container: MYSQL_ROOT_HOST=localhost in docker-compose.yaml).
@@ -18,3 +19,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE,
       CREATE, ALTER, INDEX, REFERENCES, DROP,
       CREATE TEMPORARY TABLES, LOCK TABLES
    ON `stockmart`.* TO 'stockmart'@'%';
+
+-- REPLICATION SLAVE, REPLICATION CLIENT  read the row-based binlog and its position (the mysql_binlog sensor,
+--                                       stockmart_assets/lib/mysql/binlog.py); MySQL has them only globally
+GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'stockmart'@'%';

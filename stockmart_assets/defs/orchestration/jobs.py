@@ -27,6 +27,27 @@ refresh_job = dg.define_asset_job(
                 "mart partitions (the gate decides whether they are published).",
 )
 
+refresh_stock_price_job = dg.define_asset_job(
+    "refresh_stock_price_from_mysql",
+    selection=(dg.AssetSelection.checks_for_assets(dg.AssetKey(["mysql", "stock_price"]))
+               | dg.AssetSelection.assets(["mart", "stock_price"])),
+    description="After price bars changed in MySQL itself: re-run mysql/stock_price's quality checks, then the "
+                "day's mart partition (through the gate).",
+)
+
+refresh_dimensions_job = dg.define_asset_job(
+    "refresh_dimensions_from_mysql",
+    selection=(dg.AssetSelection.checks_for_assets(*[dg.AssetKey(["mysql", t]) for t in DIMENSION_TABLES])
+               | dg.AssetSelection.assets(*[["mart", t] for t in DIMENSION_TABLES])),
+    description="After customers, budgets or stocks changed in MySQL itself: re-run their quality checks, then "
+                "the mart's dimension tables (through the gate). Days already published keep the customer and "
+                "ticker they were published with.",
+)
+
+# Which job refreshes a MySQL table's mart copy after it changed in MySQL itself.
+REFRESH_JOBS = {"trade": refresh_job, "stock_price": refresh_stock_price_job,
+                **{t: refresh_dimensions_job for t in DIMENSION_TABLES}}
+
 market_job = dg.define_asset_job(
     "market_daily",
     selection=dg.AssetSelection.groups("market") | dg.AssetSelection.assets(["mart", "upbit_candles"]),

@@ -56,6 +56,23 @@ def create_table_sql(table: LandingTable) -> str:
     )
 
 
+# stockmart's own loads, one row each, written in the load's transaction: change capture (``binlog``) knows
+# a transaction carrying one is stockmart's and not a change made by the trading service.
+LOADS_TABLE = "_stockmart_loads"
+LOADS_TABLE_SQL = (
+    f"CREATE TABLE IF NOT EXISTS `{LOADS_TABLE}` (`load_id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+    "`table_name` VARCHAR(64) NOT NULL, `first_day` DATE NULL, `last_day` DATE NULL, `loaded_at` DATETIME(6) NOT NULL"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+)
+
+
+def record_load(cursor, table: str, first_day=None, last_day=None) -> None:
+    """Mark the open transaction as stockmart's load of ``table`` (its days, when partitioned)."""
+    cursor.execute(f"INSERT INTO `{LOADS_TABLE}` (table_name, first_day, last_day, loaded_at) "
+                   "VALUES (%s, %s, %s, UTC_TIMESTAMP(6))", (table, first_day, last_day))
+
+
 def create_all(cursor) -> None:
     for name in TABLE_ORDER:
         cursor.execute(create_table_sql(TABLES[name]))
+    cursor.execute(LOADS_TABLE_SQL)

@@ -22,7 +22,7 @@ import pymysql
 
 from stockmart_assets.lib.day import Days
 from stockmart_assets.lib.landing.contract import LandingTable
-from stockmart_assets.lib.mysql.ddl import q
+from stockmart_assets.lib.mysql.ddl import q, record_load
 from stockmart_assets.lib.mysql.errors import DataLoadError, check_complete, count_rows, explain_integrity
 from stockmart_assets.lib.scratch import scratch
 
@@ -101,6 +101,7 @@ def replace_partition(con: pymysql.Connection, table: LandingTable, data: Rows, 
                         "arrived?). To really empty it, delete the rows in MySQL.")
                 loaded = _load_data(cur, path, table.name, table) if rows else 0
                 check_complete(con, cur, table, data, loaded, rows)
+                record_load(cur, table.name, days.first.date, days.last.date)
                 con.commit()
             except pymysql.err.IntegrityError as e:
                 con.rollback()
@@ -140,6 +141,7 @@ def merge_table(con: pymysql.Connection, table: LandingTable, data: Rows) -> Loa
                     f"INSERT INTO {q(table.name)} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {q(stage)} "
                     f"ON DUPLICATE KEY UPDATE {updates}"
                 )
+                record_load(cur, table.name)
                 con.commit()
             except pymysql.err.IntegrityError as e:
                 con.rollback()

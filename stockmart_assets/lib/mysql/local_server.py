@@ -108,7 +108,8 @@ class LocalMariaDB:
         pid = self._read("mysqld.pid")
         return int(pid) if pid and pid.isdigit() and _alive(int(pid)) else None
 
-    def _root(self, **kw) -> pymysql.Connection:
+    def root(self, **kw) -> pymysql.Connection:
+        """A connection as root over the server's socket: administration (grants, global settings, the binlog)."""
         return pymysql.connect(unix_socket=str(self.socket), user="root", charset="utf8mb4", **kw)
 
     def ensure(self, timeout_s: float = 60.0) -> str:
@@ -151,7 +152,9 @@ class LocalMariaDB:
             "--bind-address=127.0.0.1", "--skip-name-resolve", "--local-infile=1",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin",
             "--innodb-buffer-pool-size=512M", "--innodb-log-file-size=256M", "--max-allowed-packet=256M",
-            "--skip-log-bin",
+            # The row-based binlog change capture reads (lib/mysql/binlog.py), kept for a week.
+            "--server-id=1", "--log-bin=mariadb-bin", "--binlog-format=ROW", "--binlog-row-image=FULL",
+            "--binlog-row-metadata=FULL", "--binlog-expire-logs-seconds=604800",
         ]
         if os.geteuid() == 0:
             args.append("--user=root")
@@ -163,7 +166,7 @@ class LocalMariaDB:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                self._root(connect_timeout=1).close()
+                self.root(connect_timeout=1).close()
                 break
             except pymysql.MySQLError:
                 time.sleep(0.2)
@@ -200,11 +203,12 @@ class LocalMariaDB:
         if not password:
             password = secrets.token_urlsafe(18)
             self._write("password", password, mode=0o600)
-        with self._root(autocommit=True) as con, con.cursor() as cur:
+        with self.root(autocommit=True) as con, con.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
             cur.execute(f"CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
             cur.execute(f"ALTER USER '{USER}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
             cur.execute(f"GRANT ALL PRIVILEGES ON {DATABASE}.* TO '{USER}'@'127.0.0.1'")
+            cur.execute(f"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{USER}'@'127.0.0.1'")
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         with self._lock():

@@ -40,7 +40,10 @@ def test_tables_have_the_business_models_keys(seed_landing, tmp_path, mysql_url)
                 "FROM information_schema.key_column_usage WHERE table_schema = DATABASE() "
                 "AND constraint_name = 'PRIMARY' GROUP BY table_name ORDER BY table_name")
     assert dict(pks) == {"budget": "budget_id", "customer": "customer_id", "stock_price": "ticker,ts",
-                         "stocks": "stock_id", "trade": "order_id"}
+                         "stocks": "stock_id", "trade": "order_id",
+                         "_stockmart_loads": "load_id"}  # stockmart's own loads, for change capture
+    assert query(mysql_url, "SELECT table_name, first_day, last_day FROM _stockmart_loads "
+                 "WHERE table_name = 'trade'") == (("trade", dt.date(2024, 12, 26), dt.date(2024, 12, 26)),)
     fks = query(mysql_url, "SELECT table_name, column_name, referenced_table_name, referenced_column_name "
                 "FROM information_schema.key_column_usage WHERE table_schema = DATABASE() "
                 "AND referenced_table_name IS NOT NULL ORDER BY 1, 2")

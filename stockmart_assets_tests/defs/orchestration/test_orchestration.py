@@ -12,12 +12,9 @@ import pytest
 from stockmart_assets.definitions import defs
 from stockmart_assets.lib.landing.generator import generate
 from stockmart_assets.defs.raw.resources import LandingResource
-from stockmart_assets.defs.mysql.resources import MySQLResource
 from stockmart_assets.defs.orchestration.schedules import daily
-from stockmart_assets.defs.orchestration.mysql_changes import mysql_trade_changes
 from stockmart_assets.defs.orchestration.sensors import landing_files
 from stockmart_assets_tests.support.spark_starts import STARTS
-from stockmart_assets_tests.conftest import mysql_connect
 from stockmart_assets_tests.support.instance_state import record_loaded
 from stockmart_assets_tests.support.pipeline import DIMENSIONS, FACTS, pipeline  # noqa: F401  (fixture)
 
@@ -68,28 +65,6 @@ def test_landing_sensor_requests_what_is_not_loaded_dimensions_first(seed_landin
     budget = seed_landing / "budget.csv"
     budget.write_text(budget.read_text(encoding="utf-8") + "\n100046,1000", encoding="utf-8")
     assert [r.job_name for r in tick(landing_files, instance, cursor, landing=landing)[0]] == ["dimensions"]
-
-
-@pytest.mark.mysql
-def test_mysql_change_sensor_refreshes_only_the_changed_day(pipeline):  # noqa: F811
-    assert pipeline(DIMENSIONS).success
-    assert pipeline([["raw", "trade"], ["mysql", "trade"]], ["2024-12-26", "2024-12-27"], checks=False).success
-    url = os.environ["STOCKMART_MYSQL_URL"]
-    instance = dg.DagsterInstance.ephemeral()
-    mysql = MySQLResource(url=url)
-    requests, cursor = tick(mysql_trade_changes, instance, None, mysql=mysql)
-    assert requests == [], "the first tick records a baseline"
-    assert tick(mysql_trade_changes, instance, cursor, mysql=mysql)[0] == []
-
-    with mysql_connect(url) as con, con.cursor() as cur:  # the trading service writes a trade itself
-        cur.execute("INSERT INTO trade VALUES (900, 2, 3, '매도', 4, '2024-12-27 16:00:00')")
-    requests, cursor = tick(mysql_trade_changes, instance, cursor, mysql=mysql)
-    assert [(r.job_name, r.partition_key) for r in requests] == [("refresh_from_mysql", "2024-12-27")]
-    with mysql_connect(url) as con, con.cursor() as cur:  # an update in place changes the fingerprint too
-        cur.execute("UPDATE trade SET quantity = 5 WHERE order_id = 900")
-    requests, cursor = tick(mysql_trade_changes, instance, cursor, mysql=mysql)
-    assert [r.partition_key for r in requests] == ["2024-12-27"]
-    assert tick(mysql_trade_changes, instance, cursor, mysql=mysql)[0] == []
 
 
 def test_daily_schedule_runs_yesterday_on_seoul_time():
