@@ -54,7 +54,8 @@ def _walk(walk: Walk, tmp_path: Path) -> None:
     assert "mart.trade" in first.stdout and "60 rows over 3 day(s)" in first.stdout, first.stdout
     assert "stop it with: .venv/bin/stockmart mysql stop" in first.stdout
     assert "DEBUG" not in first.stdout + first.stderr, "no debug event lines on the console"
-    for noise in ("BetaWarning", "PreviewWarning", "Telemetry", "Setting default log level", "BuildBackendWarning"):
+    for noise in ("BetaWarning", "PreviewWarning", "Telemetry", "Setting default log level", "BuildBackendWarning",
+                  "\tat org.", "ERROR CodeGenerator"):  # no Java stack trace: Spark's codegen fallback is silent
         assert noise not in first.stdout + first.stderr, noise
     dims_and_days = walk.mart("SELECT count(*) FROM mart.trade")
     assert dims_and_days == [(60,)]
