@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
@@ -73,6 +74,23 @@ def _load_data(cur, path: str, target: str, table: LandingTable) -> int:
     return cur.rowcount
 
 
+@contextmanager
+def _load_transaction(con: pymysql.Connection, cur, table: LandingTable, data: Rows, days: Days | None = None):
+    """One transaction for a load: it commits with stockmart's mark (``record_load``) or rolls back, an
+    integrity error explained with the landing file and line it came from."""
+    try:
+        con.begin()
+        yield
+        record_load(cur, table.name, *((days.first.date, days.last.date) if days else ()))
+        con.commit()
+    except pymysql.err.IntegrityError as e:
+        con.rollback()
+        raise DataLoadError(explain_integrity(con, table, data, e)) from e
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def replace_partition(con: pymysql.Connection, table: LandingTable, data: Rows, days: Days) -> LoadResult:
     """Make the rows of ``table`` on ``days`` (its partition column's date) exactly ``data``, atomically.
 
@@ -88,27 +106,17 @@ def replace_partition(con: pymysql.Connection, table: LandingTable, data: Rows, 
     with tempfile.TemporaryDirectory(prefix="stockmart-load-") as tmp:
         path = os.path.join(tmp, f"{table.name}.csv")
         _write_load_file(data, table, path)
-        with con.cursor() as cur:
-            try:
-                con.begin()
-                deleted = cur.execute(
-                    f"DELETE FROM {q(table.name)} WHERE {q(col)} >= %s AND {q(col)} < %s", (start, end)
-                )
-                if deleted and not rows:
-                    raise DataLoadError(
-                        f"{table.name}: the landing files hold no rows for [{start}, {end}), but MySQL holds "
-                        f"{deleted} row(s) loaded earlier: refusing to empty it (has the export for these days "
-                        "arrived?). To really empty it, delete the rows in MySQL.")
-                loaded = _load_data(cur, path, table.name, table) if rows else 0
-                check_complete(con, cur, table, data, loaded, rows)
-                record_load(cur, table.name, days.first.date, days.last.date)
-                con.commit()
-            except pymysql.err.IntegrityError as e:
-                con.rollback()
-                raise DataLoadError(explain_integrity(con, table, data, e)) from e
-            except BaseException:
-                con.rollback()
-                raise
+        with con.cursor() as cur, _load_transaction(con, cur, table, data, days):
+            deleted = cur.execute(
+                f"DELETE FROM {q(table.name)} WHERE {q(col)} >= %s AND {q(col)} < %s", (start, end)
+            )
+            if deleted and not rows:
+                raise DataLoadError(
+                    f"{table.name}: the landing files hold no rows for [{start}, {end}), but MySQL holds "
+                    f"{deleted} row(s) loaded earlier: refusing to empty it (has the export for these days "
+                    "arrived?). To really empty it, delete the rows in MySQL.")
+            loaded = _load_data(cur, path, table.name, table) if rows else 0
+            check_complete(con, cur, table, data, loaded, rows)
     return LoadResult(table.name, loaded, deleted)
 
 
@@ -131,24 +139,16 @@ def merge_table(con: pymysql.Connection, table: LandingTable, data: Rows) -> Loa
                 cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {q(stage)}")
                 # LIKE copies columns and keys but not foreign keys: the stage accepts the rows as they are.
                 cur.execute(f"CREATE TEMPORARY TABLE {q(stage)} LIKE {q(table.name)}")
-                con.begin()
-                loaded = _load_data(cur, path, stage, table) if rows else 0
-                check_complete(con, cur, table, data, loaded, rows)
-                deleted = cur.execute(
-                    f"DELETE t FROM {q(table.name)} t LEFT JOIN {q(stage)} s ON {on} WHERE s.{key[0]} IS NULL"
-                )
-                cur.execute(
-                    f"INSERT INTO {q(table.name)} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {q(stage)} "
-                    f"ON DUPLICATE KEY UPDATE {updates}"
-                )
-                record_load(cur, table.name)
-                con.commit()
-            except pymysql.err.IntegrityError as e:
-                con.rollback()
-                raise DataLoadError(explain_integrity(con, table, data, e)) from e
-            except BaseException:
-                con.rollback()
-                raise
+                with _load_transaction(con, cur, table, data):
+                    loaded = _load_data(cur, path, stage, table) if rows else 0
+                    check_complete(con, cur, table, data, loaded, rows)
+                    deleted = cur.execute(
+                        f"DELETE t FROM {q(table.name)} t LEFT JOIN {q(stage)} s ON {on} WHERE s.{key[0]} IS NULL"
+                    )
+                    cur.execute(
+                        f"INSERT INTO {q(table.name)} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {q(stage)} "
+                        f"ON DUPLICATE KEY UPDATE {updates}"
+                    )
             finally:
                 cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {q(stage)}")
     return LoadResult(table.name, loaded, deleted)
