@@ -1,8 +1,8 @@
 """The quality gates on mysql/*: Deequ suites as blocking asset checks, and anomaly warnings.
 
 One check step per table (``mysql__<table>_deequ``) reads the table's rows of the run once from MySQL (all
-the days of a single-run backfill at once) and runs one Deequ pass per day over them (``lib.deequ.runner``)
-that yields both checks and the table's column profile:
+the days of a single-run backfill at once) and computes every metric of every day in one Deequ pass over
+them, grouped by day (``lib.deequ.runner``); each day's checks and column profile come from its metrics:
 - ``deequ_suite`` (blocking): the table's suite, its foreign keys (referential integrity) and the missing-cell
   share. Every constraint's outcome is written to the warehouse (``quality/verification_results``), which is
   what the mart's gate reads.
@@ -111,8 +111,8 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         name=f"mysql__{table.name}_deequ", specs=specs, can_subset=True,
         required_resource_keys={"spark", "mysql", "warehouse", "quality"},
-        description=f"`{table.name}`'s quality checks and column profile, in one Deequ pass per day over one "
-                    "read of the run's rows.",
+        description=f"`{table.name}`'s quality checks and column profile, per day, from one Deequ pass over "
+                    "one read of the run's rows.",
     )
     def _checks(context: dg.AssetCheckExecutionContext):
         from stockmart_assets.lib.deequ.anomaly import Watch

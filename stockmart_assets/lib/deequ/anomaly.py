@@ -6,8 +6,8 @@ survives restarts and several tables can share a file. A partition is compared w
 partition of the same table (RelativeRateOfChangeStrategy): a tenfold jump or drop in row count is flagged, the
 day-to-day swing of a healthy feed (±20%) is not. Anomalies are warnings: they never fail the gate.
 
-The checks join the pass that verifies the table's suite (``runner.scan_table``): Deequ computes the watched
-metrics with the suite's, and only the watched metrics are stored, so the file grows by a few numbers a day.
+The checks join the pass that verifies the table's suite (``runner.scan_table``): the watched metrics are
+aggregated with the suite's, and only the watched metrics are stored, so the file grows by a few numbers a day.
 """
 
 from __future__ import annotations
@@ -62,26 +62,25 @@ class Watch:
     def of(cls, table: str, repository: str) -> Watch:
         return cls(repository, ANOMALY_METRICS.get(table, (ROW_COUNT,)))
 
-    def add_checks(self, spark: SparkSession, builder: Any, table: str, day: Day) -> list[ConstraintResult]:
-        """Add an anomaly check per metric to a pydeequ VerificationRunBuilder (which it gives the repository);
-        returns the results of metrics that have no history yet: they are stored as the baseline and pass."""
+    def checks_of(self, spark: SparkSession, table: str, day: Day) -> tuple[list[Any], list[ConstraintResult]]:
+        """Deequ's anomaly checks of ``day`` (built as VerificationRunBuilder.addAnomalyCheck builds them) and
+        the results of metrics that have no history yet (stored as the baseline; they pass). The caller
+        computes every watched metric (``analyzer_jvm``), checked or not, to store it."""
         from pydeequ.anomaly_detection import RelativeRateOfChangeStrategy
         from pydeequ.repository import FileSystemMetricsRepository
         from pydeequ.scala_utils import to_scala_map, to_scala_seq
 
         jvm = spark._jvm
-        repository = FileSystemMetricsRepository(spark, self.repository)
-        builder.useRepository(repository)
+        repository = FileSystemMetricsRepository(spark, self.repository).repository
         this_table = to_scala_map(spark, {"table": table})
         earlier = day.epoch_millis - 1  # Deequ's "before" bound is inclusive: only earlier partitions
-        baselines = []
+        checks, baselines = [], []
         for metric in self.metrics:
             analyzer = metric.analyzer_jvm(spark)
-            history = repository.repository.load().withTagValues(this_table).before(earlier).forAnalyzers(
+            history = repository.load().withTagValues(this_table).before(earlier).forAnalyzers(
                 to_scala_seq(jvm, [analyzer])).get()
             if history.isEmpty():
                 # Deequ would fail the check: "There have to be previous results in the MetricsRepository!!"
-                builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(analyzer)
                 baselines.append(ConstraintResult(
                     table, day.key, check=metric.description, check_level="Warning", check_status="Success",
                     constraint="", constraint_status="Success",
@@ -89,22 +88,22 @@ class Watch:
                 ))
                 continue
             strategy = RelativeRateOfChangeStrategy(metric.max_rate_decrease, metric.max_rate_increase)._set_jvm(jvm)
-            # pydeequ's addAnomalyCheck refuses a config; Deequ's AnomalyCheckConfig limits the history to this
-            # table's earlier partitions (other tables share the file; an older partition may be re-run).
+            # Deequ's AnomalyCheckConfig limits the history to this table's earlier partitions (other tables
+            # share the file; an older partition may be re-run).
             config = jvm.com.amazon.deequ.AnomalyCheckConfig(
                 jvm.com.amazon.deequ.checks.CheckLevel.Warning(), metric.description, this_table,
                 jvm.scala.Option.apply(None), jvm.scala.Some(earlier),
             )
-            builder._VerificationRunBuilder = builder._VerificationRunBuilder.addAnomalyCheck(
-                strategy._anomaly_jvm, analyzer, jvm.scala.Some(config))
-        return baselines
+            checks.append(jvm.com.amazon.deequ.VerificationRunBuilderHelper.getAnomalyCheck(
+                repository, strategy._anomaly_jvm, analyzer, config))
+        return checks, baselines
 
     def save(self, spark: SparkSession, verification: Any, table: str, day: Day) -> None:
-        """Store the day's watched metrics (only those) from a verification run, replacing a re-run's."""
+        """Store the day's watched metrics (only those) from Deequ's VerificationResult, replacing a re-run's."""
         from pydeequ.repository import FileSystemMetricsRepository, ResultKey
         from pydeequ.scala_utils import to_scala_map
 
-        computed = verification.verificationRun.metrics()
+        computed = verification.metrics()
         watched = {}
         for metric in self.metrics:
             analyzer = metric.analyzer_jvm(spark)

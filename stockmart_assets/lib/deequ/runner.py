@@ -2,20 +2,23 @@
 
 Each rule becomes its own Deequ ``Check`` (named by the rule's description, at the rule's level), so every
 result maps back to exactly one rule. Rules that compare rows (uniqueness, foreign keys) are checked on flag
-columns derived beforehand (``rules``), so Deequ computes every constraint, the watched metrics (``anomaly``)
-and the profile's analyzers (``profile``) in one scan of the data. For the failed rules, a few failing rows
-each are fetched in one more pass, with each rule's own predicate (``Rule.violation``).
+columns derived beforehand (``rules``), so every analyzer the checks, the watched metrics (``anomaly``) and
+the profile (``profile``) need is scan-shareable: Deequ computes its state with aggregate functions.
 
-A run over several days (a single-run backfill) reads them once: the flags are derived over the whole range
-(a key is compared only with rows of its own day), the result is persisted sorted by day, and each day is
-verified on its own slice of it, in order (a day's anomaly check compares with the days before it, stored by
-the same run). So each day gets exactly the results a run of that day alone would give.
+The pass is Deequ's own scan-sharing (``AnalysisRunner``'s single aggregation over the data), with the day
+as a grouping: a run over several days (a single-run backfill) reads them once, aggregates every analyzer
+per day in one Spark job, and then, day by day and in order, turns each day's aggregates into Deequ's metrics
+(``metricFromAggregationResult``, as Deequ does), evaluates that day's checks on them (``Check.evaluate``,
+anomaly checks included: a day is compared with the days before it, stored by the same run) and stores its
+watched metrics. So each day gets exactly the results a run of that day alone would give. For the failed
+rules, a few failing rows each are fetched in one more pass, with each rule's own predicate
+(``Rule.violation``): bad data is read twice, good data once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stockmart_assets.lib.day import WHOLE, Day, Scope
@@ -65,10 +68,11 @@ def scan_table(
     failures on empty data (the caller decides what an empty partition means); its metrics are not stored.
     """
     prepare_pydeequ()
-    from pyspark import StorageLevel
+    from pydeequ.analyzers import Size
     from pyspark.sql import functions as F
 
     from stockmart_assets.lib.deequ.integrity import with_orphan_flags
+    from stockmart_assets.lib.deequ.profile import profile_analyzers
 
     if watch is not None and not all(isinstance(s, Day) for s in scopes):
         raise ValueError("anomaly checks compare days: give days")
@@ -87,15 +91,27 @@ def scan_table(
         for name, sql in rule.derived_columns(group).items():
             if name not in checked.columns:
                 checked = checked.selectExpr("*", f"{sql} AS `{name}`")
-    if several:  # sorted by day, each day's rows fill their own cached batches, which the day's filter prunes to
-        checked = checked.sortWithinPartitions(DAY_COLUMN).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        for scope in scopes:
-            data = checked.where(F.col(DAY_COLUMN) == F.lit(scope.date)) if several else checked
-            yield _scan(spark, data, df, table, scope, rules, suite, watch, profile)
-    finally:
-        if several:
-            checked.unpersist()
+
+    pass_ = _Pass(spark, checked, table, rules, watch)
+    plans = [pass_.plan(scope) for scope in scopes]
+    extra = [a._set_jvm(spark._jvm)._analyzer_jvm
+             for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
+    extra += [metric.analyzer_jvm(spark) for metric in (watch.metrics if watch else ())]
+    aggregated = pass_.aggregate(plans, extra, grouped=several)
+    failed_samples: dict[tuple[str, str], tuple[dict, ...]] = {}
+    outcomes = []
+    for plan in plans:  # in order: a day's anomaly check reads the metrics the days before it stored
+        if watch is not None:
+            plan.anomaly_checks, plan.baselines = watch.checks_of(spark, table, plan.scope)
+        outcome = pass_.evaluate(plan, aggregated(plan.scope))
+        outcomes.append(outcome)
+        if watch is not None and outcome.rows:
+            watch.save(spark, outcome.verification, table, plan.scope)
+    failing = [(o.plan.scope, rule) for o in outcomes if o.rows for rule in o.failed_rules]
+    if failing:
+        failed_samples = _failing_rows(checked, df.columns, failing, grouped=several)
+    for outcome in outcomes:
+        yield outcome.scan(df.schema, suite, watch, profile, failed_samples)
 
 
 def run_suite(
@@ -110,51 +126,159 @@ def run_suite(
     return scan.suite
 
 
-def _scan(spark: SparkSession, data: DataFrame, df: DataFrame, table: str, scope: Scope, rules: list[Rule],
-          suite: Suite | None, watch: Watch | None, profile: bool) -> TableScan:
-    """One VerificationSuite run over ``data`` (the scope's rows with the derived columns)."""
-    from pydeequ.analyzers import Size
-    from pydeequ.checks import Check, CheckLevel
-    from pydeequ.verification import VerificationResult, VerificationSuite
+@dataclass
+class _Plan:
+    """What one scope's verification evaluates: its rules' checks (rule, JVM check), and its anomaly checks
+    with the results of watched metrics without history (stored as the baseline), known only once the days
+    before it are stored."""
 
-    from stockmart_assets.lib.deequ.profile import profile_analyzers, profile_rows
+    scope: Scope
+    rule_checks: list[tuple[Rule, Any]]
+    anomaly_checks: list[Any] = field(default_factory=list)
+    baselines: list[ConstraintResult] = field(default_factory=list)
 
-    day = scope if isinstance(scope, Day) else None
-    builder = VerificationSuite(spark).onData(data)
-    for rule in rules:
+
+@dataclass
+class _Outcome:
+    plan: _Plan
+    verification: Any  # Deequ's VerificationResult (JVM)
+    metrics: dict[tuple[str, str], float]
+    records: list[dict[str, str]]
+    rows: int
+    failed_rules: list[Rule]
+    table: str
+    rules: list[Rule]
+
+    def scan(self, schema, suite: Suite | None, watch: Watch | None, profile: bool,
+             samples: dict[tuple[str, str], tuple[dict, ...]]) -> TableScan:
+        from stockmart_assets.lib.deequ.profile import profile_rows
+
+        scope, table = self.plan.scope, self.table
+        watched = watch.checks if watch else set()
+        suite_result = None
+        if suite is not None:
+            by_check = {rule.description: rule for rule in self.rules}
+            order = {rule.description: i for i, rule in enumerate(self.rules)}
+            mine = [r for r in self.records if r["check"] not in watched]
+            results = sorted((ConstraintResult(table, scope.key, rule=by_check[r["check"]],
+                                               failing_rows=samples.get((scope.key, r["check"]), ()), **r)
+                              for r in mine), key=lambda r: order[r.check])
+            suite_result = SuiteResult(table, scope.key, tuple(results), rows=self.rows)
+        anomalies = None
+        if watch is not None:
+            checked = [ConstraintResult(table, scope.key, **r) for r in self.records if r["check"] in watched]
+            anomalies = SuiteResult(table, scope.key, watch.order(checked + self.plan.baselines), rows=self.rows)
+        return TableScan(scope, self.rows, suite_result, anomalies,
+                         tuple(profile_rows(schema, table, self.metrics)) if profile else ())
+
+
+class _Pass:
+    """The checks of a table's scopes, their analyzers' aggregation in one Spark job, and each scope's
+    evaluation on its own aggregates (Deequ's AnalysisRunner and VerificationSuite, with the day as a group)."""
+
+    def __init__(self, spark: SparkSession, checked: DataFrame, table: str, rules: list[Rule], watch: Watch | None):
+        self.spark, self.jvm, self.checked, self.table, self.rules, self.watch = (
+            spark, spark._jvm, checked, table, rules, watch)
+        self._shared = {rule.description: self._check(rule, None) for rule in rules if not rule.needs_partition}
+        self._none = self.jvm.scala.Option.apply(None)
+
+    def _check(self, rule: Rule, day: Day | None) -> Any:
+        from pydeequ.checks import Check, CheckLevel
+
         level = CheckLevel.Error if rule.level == ERROR else CheckLevel.Warning
-        builder = builder.addCheck(rule.add_to(Check(spark, level, rule.description), day))
-    baselines = watch.add_checks(spark, builder, table, day) if watch else []
-    for analyzer in [Size(), *(profile_analyzers(df.schema) if profile else [])]:
-        builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(
-            analyzer._set_jvm(spark._jvm)._analyzer_jvm)
-    verification = builder.run()
+        return rule.add_to(Check(self.spark, level, rule.description), day)._Check
 
-    # As a frame, not JSON: Deequ's JSON writer refuses the NaN ratios of an empty column's type histogram.
-    metrics = {(m["instance"], m["name"]): m["value"]
-               for m in VerificationResult.successMetricsAsDataFrame(spark, verification).collect()}
-    rows = int(metrics.get(("*", "Size"), 0))
-    records = check_results(spark, verification)
-    watched = watch.checks if watch else set()
-    suite_result = None
-    if suite is not None:
-        by_check = {rule.description: rule for rule in rules}
-        mine = [r for r in records if r["check"] not in watched]
-        failed = [by_check[r["check"]] for r in mine if r["constraint_status"] != "Success"]
-        samples = _failing_rows(data, df.columns, failed, day) if failed and rows else {}
-        order = {rule.description: i for i, rule in enumerate(rules)}
-        results = sorted((ConstraintResult(table, scope.key, rule=by_check[r["check"]],
-                                           failing_rows=samples.get(r["check"], ()), **r) for r in mine),
-                         key=lambda r: order[r.check])
-        suite_result = SuiteResult(table, scope.key, tuple(results), rows=rows)
-    anomalies = None
-    if watch is not None:
-        checked = [ConstraintResult(table, scope.key, **r) for r in records if r["check"] in watched]
-        anomalies = SuiteResult(table, scope.key, watch.order(checked + baselines), rows=rows)
-        if rows:
-            watch.save(spark, verification, table, day)
-    return TableScan(scope, rows, suite_result, anomalies,
-                     tuple(profile_rows(df.schema, table, metrics)) if profile else ())
+    def plan(self, scope: Scope) -> _Plan:
+        day = scope if isinstance(scope, Day) else None
+        return _Plan(scope, [(rule, self._check(rule, day) if rule.needs_partition else self._shared[rule.description])
+                             for rule in self.rules])
+
+    def aggregate(self, plans: list[_Plan], extra: list[Any], grouped: bool):
+        """Aggregate every analyzer any scope needs in one Spark job (per day when ``grouped``); returns the
+        function that gives a scope's metrics, Deequ's (JVM) analyzer -> metric map."""
+        jvm = self.jvm
+        ordered = jvm.java.util.LinkedHashSet()  # Deequ's analyzers are case classes: equal ones merge
+        for analyzer in extra:
+            ordered.add(analyzer)
+        for plan in plans:
+            for _, check in plan.rule_checks:
+                ordered.addAll(jvm.scala.collection.JavaConverters.setAsJavaSet(check.requiredAnalyzers()))
+        schema = self.checked._jdf.schema()
+        analyzers, failures = [], {}
+        shareable = None
+        for analyzer in ordered.toArray():
+            if shareable is None:  # Deequ's classes come from the session's jars, not the JVM's class path
+                shareable = jvm.java.lang.Class.forName("com.amazon.deequ.analyzers.ScanShareableAnalyzer", True,
+                                                        analyzer.getClass().getClassLoader())
+            problem = jvm.com.amazon.deequ.analyzers.Preconditions.findFirstFailing(schema, analyzer.preconditions())
+            if problem.isDefined():  # as Deequ does: the analyzer's metric is the precondition's failure
+                failures[analyzer] = analyzer.toFailureMetric(problem.get())
+            elif not shareable.isInstance(analyzer):
+                raise ValueError(f"{analyzer.toString()} is not scan-shareable: it would need its own pass")
+            else:
+                analyzers.append(analyzer)
+        columns, offsets = [], []
+        for analyzer in analyzers:
+            offsets.append(len(columns))
+            columns += list(jvm.scala.collection.JavaConverters.seqAsJavaList(analyzer.aggregationFunctions()))
+        to_seq = jvm.scala.collection.JavaConverters.asScalaBuffer
+
+        def aggregated(frame: DataFrame, group: bool) -> list:
+            """The aggregates' rows: one per day (the day first), or one for the whole frame."""
+            target = frame._jdf.groupBy(to_seq([frame[DAY_COLUMN]._jc]).toSeq()) if group else frame._jdf
+            return list(target.agg(columns[0], to_seq(columns[1:]).toSeq()).collectAsList())
+
+        rows: dict[str, tuple[Any, int]] = {}
+        if columns and grouped:
+            rows = {row.get(0).toString(): (row, 1) for row in aggregated(self.checked, True)}
+        elif columns:
+            [row] = aggregated(self.checked, False)
+            rows = {plans[0].scope.key: (row, 0)}
+
+        def metrics_of(scope: Scope) -> dict:
+            if columns and scope.key not in rows:  # a day without rows: Deequ's metrics of empty data
+                [row] = aggregated(self.checked.limit(0), False)
+                rows[scope.key] = (row, 0)
+            computed = dict(failures)
+            if columns:
+                row, base = rows[scope.key]
+                for analyzer, offset in zip(analyzers, offsets):
+                    computed[analyzer] = self._metric(analyzer, row, base + offset)
+            return computed
+
+        return metrics_of
+
+    def _metric(self, analyzer: Any, row: Any, offset: int) -> Any:
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            return analyzer.metricFromAggregationResult(row, offset, self._none, self._none)
+        except Py4JJavaError as error:  # as Deequ does: a metric that cannot be computed is a failure metric
+            return analyzer.toFailureMetric(error.java_exception)
+
+    def evaluate(self, plan: _Plan, computed: dict) -> _Outcome:
+        from pydeequ.scala_utils import to_scala_map
+        from pydeequ.verification import VerificationResult
+
+        jvm = self.jvm
+        context = jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(to_scala_map(self.spark, computed))
+        results = {}
+        for check in [*(c for _, c in plan.rule_checks), *plan.anomaly_checks]:
+            results[check] = check.evaluate(context)
+        statuses = [r.status() for r in results.values()]
+        status = max(statuses, key=lambda s: s.id()) if statuses else jvm.com.amazon.deequ.checks.CheckStatus.Success()
+        verification = jvm.com.amazon.deequ.VerificationResult(
+            status, to_scala_map(self.spark, results), context.metricMap())
+        # As a frame, not JSON: Deequ's JSON writer refuses the NaN ratios of an empty column's type histogram.
+        metrics = {(m["instance"], m["name"]): m["value"] for m in VerificationResult.successMetricsAsDataFrame(
+            self.spark, VerificationResult(self.spark, verification)).collect()}
+        rows = int(metrics.get(("*", "Size"), 0))
+        records = check_results(self.spark, VerificationResult(self.spark, verification))
+        by_check = {rule.description: rule for rule in self.rules}
+        watched = self.watch.checks if self.watch else set()
+        failed = [by_check[r["check"]] for r in records
+                  if r["check"] not in watched and r["constraint_status"] != "Success"]
+        return _Outcome(plan, verification, metrics, records, rows, failed, self.table, self.rules)
 
 
 def check_results(spark: SparkSession, verification: Any) -> list[dict[str, str]]:
@@ -167,23 +291,29 @@ def check_results(spark: SparkSession, verification: Any) -> list[dict[str, str]
 
 
 def _failing_rows(
-    checked: DataFrame, columns: list[str], rules: list[Rule], day: Day | None
-) -> dict[str, tuple[dict, ...]]:
-    """Up to SAMPLE_SIZE rows breaking each of ``rules``, by rule description, in one pass over the data."""
+    checked: DataFrame, columns: list[str], failed: list[tuple[Scope, Rule]], grouped: bool
+) -> dict[tuple[str, str], tuple[dict, ...]]:
+    """Up to SAMPLE_SIZE rows breaking each (scope, rule) of ``failed``, by (scope key, rule description), in
+    one pass over the data (the first rows in the columns' order, so a sample does not depend on the read)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     cols = [F.col(f"`{c}`") for c in columns]
-    broken = F.array(*[
-        F.when(F.coalesce(F.expr(rule.violation(day)), F.lit(False)), F.lit(i)) for i, rule in enumerate(rules)
-    ])
+
+    def broken(scope: Scope, rule: Rule) -> Any:
+        day = scope if isinstance(scope, Day) else None
+        violation = F.coalesce(F.expr(rule.violation(day)), F.lit(False))
+        return violation & (F.col(DAY_COLUMN) == F.lit(day.date)) if grouped else violation
+
+    flags = F.array(*[F.when(broken(scope, rule), F.lit(i)) for i, (scope, rule) in enumerate(failed)])
     per_rule = (
-        checked.select(*cols, F.filter(broken, lambda i: i.isNotNull()).alias(_RULE))
+        checked.select(*cols, F.filter(flags, lambda i: i.isNotNull()).alias(_RULE))
         .select(*cols, F.explode(_RULE).alias(_RULE))
-        .withColumn(_RANK, F.row_number().over(Window.partitionBy(_RULE).orderBy(F.lit(0))))
+        .withColumn(_RANK, F.row_number().over(Window.partitionBy(_RULE).orderBy(*cols)))
         .where(F.col(_RANK) <= SAMPLE_SIZE)
     )
-    samples: dict[str, list[dict]] = {rule.description: [] for rule in rules}
-    for row in sample_rows(per_rule.drop(_RANK), limit=None):
-        samples[rules[row.pop(_RULE)].description].append(row)
-    return {description: tuple(rows) for description, rows in samples.items()}
+    samples: dict[tuple[str, str], list[dict]] = {(s.key, r.description): [] for s, r in failed}
+    for row in sample_rows(per_rule.orderBy(_RULE, _RANK).drop(_RANK), limit=None):
+        scope, rule = failed[row.pop(_RULE)]
+        samples[(scope.key, rule.description)].append(row)
+    return {key: tuple(rows) for key, rows in samples.items()}
