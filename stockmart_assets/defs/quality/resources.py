@@ -4,8 +4,8 @@ Spark starts once per run, and stops (JVM included) when the run ends: the check
 process (the in-process executor), so a single-run backfill of 30 days starts it once. Dagster sets up a
 resource at the start of a run only when one of the run's steps needs it: that is when Spark starts, in the
 background, so the JVM is up by the time the raw and MySQL steps hand over to the checks (a run that checks
-nothing never starts a JVM). The run's rows are read from MySQL once, by the table's check step, and not
-persisted unless they span several days; whole tables (the parents of foreign keys) are persisted (memory,
+nothing never starts a JVM). The run's rows are read from MySQL once, by the table's check step, and stream
+through its aggregation (not persisted); whole tables (the parents of foreign keys) are persisted (memory,
 spilling to disk) for the run: every table referencing them joins their keys.
 """
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _RULE, _RANK = "__rule", "__rank"
 DAY_COLUMN = "__day"
+_WHOLE_STAGE = "spark.sql.codegen.wholeStage"
 
 
 @dataclass(frozen=True)
@@ -217,30 +218,43 @@ class _Pass:
                 raise ValueError(f"{analyzer.toString()} is not scan-shareable: it would need its own pass")
             else:
                 analyzers.append(analyzer)
-        columns, offsets = [], []
+        columns, offsets = jvm.java.util.ArrayList(), []  # kept in the JVM: one call per analyzer, not per column
         for analyzer in analyzers:
-            offsets.append(len(columns))
-            columns += list(jvm.scala.collection.JavaConverters.seqAsJavaList(analyzer.aggregationFunctions()))
+            offsets.append(columns.size())
+            columns.addAll(jvm.scala.collection.JavaConverters.seqAsJavaList(analyzer.aggregationFunctions()))
         to_seq = jvm.scala.collection.JavaConverters.asScalaBuffer
 
         def aggregated(frame: DataFrame, group: bool) -> list:
             """The aggregates' rows: one per day (the day first), or one for the whole frame."""
             target = frame._jdf.groupBy(to_seq([frame[DAY_COLUMN]._jc]).toSeq()) if group else frame._jdf
-            return list(target.agg(columns[0], to_seq(columns[1:]).toSeq()).collectAsList())
+            job = target.agg(columns.get(0), to_seq(columns.subList(1, columns.size())).toSeq())
+            # Deequ's stateful aggregates make the stage's generated code too large for Janino: whole-stage
+            # code generation fails on every job and Spark falls back to the operators' own code. Going there
+            # directly saves the failed compile (most of the job's time on a small day).
+            conf = self.spark.conf
+            before = conf.get(_WHOLE_STAGE)
+            conf.set(_WHOLE_STAGE, "false")
+            try:
+                return list(job.collectAsList())
+            finally:
+                conf.set(_WHOLE_STAGE, before)
 
-        rows: dict[str, tuple[Any, int]] = {}
-        if columns and grouped:
+        rows: dict[str, tuple[Any, int]] = {}  # scope key -> (its aggregates' row, where they start in it)
+        empty = ""  # the row of no rows, computed once if a day has none
+        if columns.size() and grouped:
             rows = {row.get(0).toString(): (row, 1) for row in aggregated(self.checked, True)}
-        elif columns:
+        elif columns.size():
             [row] = aggregated(self.checked, False)
             rows = {plans[0].scope.key: (row, 0)}
 
         def metrics_of(scope: Scope) -> dict:
-            if columns and scope.key not in rows:  # a day without rows: Deequ's metrics of empty data
-                [row] = aggregated(self.checked.limit(0), False)
-                rows[scope.key] = (row, 0)
+            if columns.size() and scope.key not in rows:  # a day without rows: Deequ's metrics of empty data
+                if empty not in rows:
+                    [row] = aggregated(self.checked.limit(0), False)
+                    rows[empty] = (row, 0)
+                rows[scope.key] = rows[empty]
             computed = dict(failures)
-            if columns:
+            if columns.size():
                 row, base = rows[scope.key]
                 for analyzer, offset in zip(analyzers, offsets):
                     computed[analyzer] = self._metric(analyzer, row, base + offset)
