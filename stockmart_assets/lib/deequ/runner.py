@@ -108,7 +108,8 @@ def scan_table(
         outcomes.append(outcome)
         if watch is not None and outcome.rows:
             watch.save(spark, outcome.verification, table, plan.scope)
-    failing = [(o.plan.scope, rule) for o in outcomes if o.rows for rule in o.failed_rules]
+    failing = [(o.plan.scope, rule) for o in outcomes if o.rows for rule in o.failed_rules
+               if _resolves(checked, rule, o.plan.scope)]
     if failing:
         failed_samples = _failing_rows(checked, df.columns, failing, grouped=several)
     for outcome in outcomes:
@@ -302,6 +303,19 @@ def check_results(spark: SparkSession, verification: Any) -> list[dict[str, str]
     fields = ("check", "check_level", "check_status", "constraint", "constraint_status", "constraint_message")
     records = VerificationResult.checkResultsAsJson(spark, verification)
     return [{key: record[key] for key in fields} for record in records]
+
+
+def _resolves(checked: DataFrame, rule: Rule, scope: Scope) -> bool:
+    """Whether ``rule``'s failing-row predicate can be evaluated on the frame (a rule on a column the frame
+    lacks has failed on Deequ's precondition, whose message says so: there are no rows to show)."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        checked.select(F.expr(rule.violation(scope if isinstance(scope, Day) else None))).schema
+    except AnalysisException:
+        return False
+    return True
 
 
 def _failing_rows(

@@ -16,3 +16,20 @@ def test_a_session_for_another_master_replaces_the_running_one(spark):
         assert other.range(3).count() == 3
     finally:
         get_spark("local[*]")  # the shared session's master, for the module's other tests
+
+
+def test_an_idle_driver_gives_its_heap_back(spark):
+    """The run's driver idles through the mart steps: its heap must shrink to what is live, not keep its peak."""
+    import time
+
+    from pyspark import StorageLevel
+
+    runtime = spark._jvm.java.lang.Runtime.getRuntime()
+    df = spark.range(3_000_000).selectExpr("id", "repeat(CAST(id AS STRING), 8) AS s")
+    df.persist(StorageLevel.MEMORY_ONLY).count()
+    held = runtime.totalMemory()
+    df.unpersist(blocking=True)
+    deadline = time.monotonic() + 60
+    while runtime.totalMemory() > held / 2:
+        assert time.monotonic() < deadline, f"the heap stayed at {runtime.totalMemory() >> 20} MiB"
+        time.sleep(1)

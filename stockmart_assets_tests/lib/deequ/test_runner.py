@@ -1,0 +1,113 @@
+"""The runner's one pass (``lib.deequ.runner``) against Deequ itself, on real Spark: a day's results are what
+Deequ's VerificationSuite gives on that day's rows, and a range's days are each what a run of that day gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from stockmart_assets.lib.day import Day
+from stockmart_assets.lib.deequ.anomaly import Watch
+from stockmart_assets.lib.deequ.rules import Rule
+from stockmart_assets.lib.deequ.runner import check_results, scan_table
+from stockmart_assets.lib.deequ.samples import SAMPLE_SIZE
+from stockmart_assets.lib.deequ.suites import Suite
+
+pytestmark = pytest.mark.spark
+
+SCHEMA = "order_id BIGINT, quantity BIGINT, price DOUBLE, order_datetime TIMESTAMP"
+SUITE = Suite("trade", (
+    Rule("order_id", "unique"),
+    Rule("quantity", "complete"),
+    Rule("quantity", "positive"),
+    Rule("price", "below", high=1000),  # price is all NULL below: Deequ's metric fails on an empty state
+    Rule("order_datetime", "in_partition_day"),
+    Rule("no_such_column", "complete"),  # Deequ's precondition fails: the column is not in the frame
+))
+DAYS = [Day.of("2024-12-26"), Day.of("2024-12-27"), Day.of("2024-12-28")]
+
+
+def trades(spark, day: str, rows: list[tuple[int, int | None]]):
+    at = dt.datetime.fromisoformat(f"{day} 10:00:00")
+    return spark.createDataFrame([(i, q, None, at + dt.timedelta(minutes=n)) for n, (i, q) in enumerate(rows)],
+                                 SCHEMA)
+
+
+def deequ_records(spark, df, day: Day) -> list[dict]:
+    """What Deequ's own VerificationSuite says of the suite on ``df`` (flag columns derived as the runner does)."""
+    from pydeequ.checks import Check, CheckLevel
+    from pydeequ.verification import VerificationSuite
+
+    for rule in SUITE.rules:
+        for name, sql in rule.derived_columns().items():
+            df = df.selectExpr("*", f"{sql} AS `{name}`")
+    builder = VerificationSuite(spark).onData(df)
+    for rule in SUITE.rules:
+        builder = builder.addCheck(rule.add_to(Check(spark, CheckLevel.Error, rule.description), day))
+    return check_results(spark, builder.run())
+
+
+def records(scan) -> list[dict]:
+    keys = ("check", "check_level", "check_status", "constraint", "constraint_status", "constraint_message")
+    return [{k: r[k] for k in keys} for r in scan.suite.records()]
+
+
+@pytest.mark.parametrize("rows", [[(1, 5), (2, None), (2, -3), (4, 7)], []], ids=["failing rows", "no rows"])
+def test_a_day_gets_exactly_what_deequ_verification_suite_gives(spark, rows):
+    df = trades(spark, "2024-12-26", rows)
+    [scan] = scan_table(spark, df, "trade", [DAYS[0]], suite=SUITE)
+
+    assert sorted(records(scan), key=str) == sorted(deequ_records(spark, df, DAYS[0]), key=str)
+    assert scan.rows == len(rows)
+    statuses = {r["check"]: r["constraint_status"] for r in records(scan)}
+    if rows:
+        assert {c for c, s in statuses.items() if s != "Success"} == {
+            "order_id is unique", "quantity is complete", "quantity is positive", "price is below 1,000",
+            "no_such_column is complete"}
+        assert "Input data does not include column no_such_column" in scan.suite.result(
+            "no_such_column is complete").constraint_message
+
+
+def test_a_range_gives_each_day_what_a_run_of_that_day_gives(spark, tmp_path):
+    days = {  # the middle day has no rows; the first breaks two rules, the last none
+        "2024-12-26": [(1, 5), (1, 0), (3, 2)],
+        "2024-12-27": [],
+        "2024-12-28": [(1, 4), (2, 6), (3, 8), (4, 10)],  # order 1 again: unique within its own day only
+    }
+    frames = {day: trades(spark, day, rows) for day, rows in days.items()}
+    everything = frames["2024-12-26"].unionByName(frames["2024-12-27"]).unionByName(frames["2024-12-28"])
+
+    ranged = list(scan_table(spark, everything, "trade", DAYS, suite=SUITE, profile=True, day_column="order_datetime",
+                             watch=Watch.of("trade", str(tmp_path / "ranged.json"))))
+    alone = [next(scan_table(spark, frames[d.key], "trade", [d], suite=SUITE, profile=True,
+                             watch=Watch.of("trade", str(tmp_path / "alone.json")))) for d in DAYS]
+
+    assert [s.scope for s in ranged] == DAYS
+    for got, want in zip(ranged, alone):
+        assert got.rows == want.rows == len(days[got.scope.key])
+        assert got.suite.records() == want.suite.records(), got.scope
+        assert got.anomalies.records() == want.anomalies.records(), got.scope
+        assert got.profile == want.profile, got.scope
+    first = ranged[0].suite
+    assert [r.check for r in first.failures] == ["order_id is unique", "quantity is positive", "price is below 1,000",
+                                                 "no_such_column is complete"]
+    assert sorted(r["quantity"] for r in first.result("order_id is unique").failing_rows) == [0, 5]
+    assert [r["quantity"] for r in first.result("quantity is positive").failing_rows] == [0]
+    assert not ranged[2].suite.result("order_id is unique").failing_rows
+
+
+def test_a_failing_rule_samples_its_first_rows_in_column_order(spark):
+    broken = list(range(40, 20, -2))  # ten rows with quantity 0, read in descending order_id
+    df = trades(spark, "2024-12-26", [(i, 0) for i in broken] + [(99, 3)]).repartition(3)
+    [scan] = scan_table(spark, df, "trade", [DAYS[0]], suite=SUITE)
+
+    sample = scan.suite.result("quantity is positive").failing_rows
+    assert [r["order_id"] for r in sample] == sorted(broken)[:SAMPLE_SIZE]
+
+
+def test_the_pass_leaves_whole_stage_code_generation_as_it_was(spark):
+    key = "spark.sql.codegen.wholeStage"
+    before = spark.conf.get(key)
+    list(scan_table(spark, trades(spark, "2024-12-26", [(1, 1)]), "trade", [DAYS[0]], suite=SUITE))
+    assert spark.conf.get(key) == before
