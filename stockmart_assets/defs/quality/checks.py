@@ -127,17 +127,21 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
         if ANOMALY_CHECK in selected:
             os.makedirs(os.path.dirname(res.quality.metrics_repository) or ".", exist_ok=True)
             watch = Watch.of(table.name, res.quality.metrics_repository)
-        parents = {p: res.spark.read_mysql(res.mysql, TABLES[p]) for _, p, _ in table.parents} if verify else {}
-        rows = res.spark.read_mysql(res.mysql, table, days or WHOLE)
+        try:
+            parents = {p: res.spark.read_mysql(res.mysql, TABLES[p]) for _, p, _ in table.parents} if verify else {}
+            rows = res.spark.read_mysql(res.mysql, table, days or WHOLE)
+            scans = list(scan_table(
+                res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
+                suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,
+                parents=parents, watch=watch, profile=verify, day_column=table.partition_column))
+        finally:
+            res.spark.release(context)
         warehouse, now = res.warehouse.get(), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         run_id = context.run.run_id
         checks = ([(SUITE_CHECK, _suite_outcome)] if verify else []) + ([(ANOMALY_CHECK, _anomaly_outcome)] if watch else [])
         outcomes: dict[str, dict] = {check: {} for check, _ in checks}
         constraints = failed = 0
-        for scan in scan_table(
-                res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
-                suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,
-                parents=parents, watch=watch, profile=verify, day_column=table.partition_column):
+        for scan in scans:
             for check, outcome_of in checks:
                 records, outcome = outcome_of(table, scan)
                 results.store(warehouse, table.name, scan.scope, check, run_id, records)

@@ -1,10 +1,11 @@
 """The quality stage's resources: Spark (with Deequ and Connector/J) and the gates' settings.
 
-Spark starts once per run, and stops (JVM included) when the run ends: the checks of a run execute in one
-process (the in-process executor), so a single-run backfill of 30 days starts it once. Dagster sets up a
-resource at the start of a run only when one of the run's steps needs it: that is when Spark starts, in the
-background, so the JVM is up by the time the raw and MySQL steps hand over to the checks (a run that checks
-nothing never starts a JVM). The run's rows are read from MySQL once, by the table's check step, and stream
+Spark starts once per run, and stops (JVM included) as soon as the last of the run's check steps has ended,
+or when the run ends: the checks of a run execute in one process (the in-process executor), so a single-run
+backfill of 30 days starts it once, and the run's mart steps do not share the machine's memory with an idle
+JVM. Dagster sets up a resource at the start of a run only when one of the run's steps needs it: that is when
+Spark starts, in the background, so the JVM is up by the time the raw and MySQL steps hand over to the checks
+(a run that checks nothing never starts a JVM). The run's rows are read from MySQL once, by the table's check step, and stream
 through its aggregation (not persisted); whole tables (the parents of foreign keys) are persisted (memory,
 spilling to disk) for the run: every table referencing them joins their keys.
 """
@@ -43,6 +44,7 @@ class SparkResource(dg.ConfigurableResource):
     _cache: dict = PrivateAttr(default_factory=dict)
     _starting: threading.Thread | None = PrivateAttr(default=None)
     _start_error: BaseException | None = PrivateAttr(default=None)
+    _ended: set = PrivateAttr(default_factory=set)  # this run's steps that used Spark and have ended
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Start Spark in the background now, at the start of a run that will check data (see the module)."""
@@ -75,7 +77,18 @@ class SparkResource(dg.ConfigurableResource):
         self._started()
         return self._start()
 
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+    def release(self, context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext) -> None:
+        """Called by a step when it is done with Spark, however it ends: once every step of the run that needs
+        this resource has ended, the session and its JVM stop (a step that never runs, after an upstream failure,
+        leaves it to the run's end). Where each step is a process of its own, its end stops Spark anyway."""
+        self._ended.add(context.op_execution_context.node_handle)
+        graph = context.job_def.graph
+        users = {handle for handle in graph.get_op_handles(None)
+                 if "spark" in graph.get_node(handle).definition.required_resource_keys}
+        if users <= self._ended:
+            self._stop()
+
+    def _stop(self) -> None:
         from stockmart_assets.lib.deequ.spark import stop_spark
 
         try:
@@ -86,6 +99,9 @@ class SparkResource(dg.ConfigurableResource):
             df.unpersist()
         self._cache.clear()
         stop_spark()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._stop()
 
     def read_mysql(self, mysql: MySQLResource, table: LandingTable, scope: Scope | Days = WHOLE) -> "DataFrame":
         """``table`` (persisted, reused within the run) or its rows of some days (read on each action)."""

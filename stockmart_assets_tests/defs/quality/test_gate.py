@@ -14,11 +14,19 @@ pytestmark = [pytest.mark.mysql, pytest.mark.spark, pytest.mark.slow]
 
 def test_good_days_reach_the_mart_with_the_right_analytics_and_one_spark(pipeline):
     assert pipeline(DIMENSIONS).success
-    starts = STARTS.count
+    starts, stops = STARTS.count, len(STARTS.stopped_at)
     result = pipeline(FACTS, DAYS)
     assert result.success
     assert STARTS.count == starts + 1, "a three-day single run starts Spark once"
     assert quality_spark._session is None and not java_children(), "Spark and its JVM are stopped after the run"
+    # ... and stopped as the last check step ended, before the mart's steps began: they do not share the
+    # machine's memory with an idle JVM.
+    steps = [(e.timestamp, e.dagster_event.event_type_value, e.step_key)
+             for e in pipeline.instance.all_logs(result.run_id) if e.is_dagster_event and e.step_key]
+    checks_began = max(t for t, kind, key in steps if kind == "STEP_START" and key.endswith("_deequ"))
+    mart_began = min(t for t, kind, key in steps if kind == "STEP_START" and key.startswith("mart__"))
+    [stopped] = STARTS.stopped_at[stops:]
+    assert checks_began < stopped < mart_began
     # One check result per day, each on its own partition, with that day's numbers.
     checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     outcome = {(c.asset_key.to_user_string(), c.check_name, c.partition): (c.passed, c.severity.value) for c in checks}
