@@ -67,6 +67,7 @@ def cmd_run(args) -> int:
 def _load(found, units, versions, days, started: float) -> int:
     from stockmart_assets.defs.orchestration import jobs, ledger
     from stockmart_assets.definitions import defs
+    from stockmart_assets.lib.deequ.spark import held
     from stockmart_assets.lib.landing.units import day_blocks, outside, outside_message
     from stockmart_assets.partitions import partition_bounds
 
@@ -85,16 +86,17 @@ def _load(found, units, versions, days, started: float) -> int:
         return 0
     print("to load: " + "; ".join(f"{u.label} ({states[u]})" for u in todo))
     results, ok = [], True
-    if dims := [u for u in todo if u.day is None]:
-        results.append(_execute(defs, found, jobs.dimensions_job.name, {}, "dimensions"))
-        ok = results[-1].success
-    if ok:
-        for block in day_blocks([u for u in todo if u.day]):
-            label = block[0].label + (f" .. {block[-1].label}" if len(block) > 1 else "")
-            results.append(_execute(defs, found, jobs.daily_job.name, ledger.range_tags(block), label))
-            ok = ok and results[-1].success
-    elif len(todo) > len(dims):
-        print("the days wait for the dimension exports (trades reference customers and stocks)")
+    with held():  # the runs below share one Spark session, stopped when the last one ends
+        if dims := [u for u in todo if u.day is None]:
+            results.append(_execute(defs, found, jobs.dimensions_job.name, {}, "dimensions"))
+            ok = results[-1].success
+        if ok:
+            for block in day_blocks([u for u in todo if u.day]):
+                label = block[0].label + (f" .. {block[-1].label}" if len(block) > 1 else "")
+                results.append(_execute(defs, found, jobs.daily_job.name, ledger.range_tags(block), label))
+                ok = ok and results[-1].success
+        elif len(todo) > len(dims):
+            print("the days wait for the dimension exports (trades reference customers and stocks)")
     _summary(defs, results, started)
     return 0 if ok else 1
 

@@ -4,8 +4,10 @@ Spark starts once per run, and stops (JVM included) as soon as the last of the r
 or when the run ends: the checks of a run execute in one process (the in-process executor), so a single-run
 backfill of 30 days starts it once, and the run's mart steps do not share the machine's memory with an idle
 JVM. Dagster sets up a resource at the start of a run only when one of the run's steps needs it: that is when
-Spark starts, in the background, so the JVM is up by the time the raw and MySQL steps hand over to the checks
-(a run that checks nothing never starts a JVM). The run's rows are read from MySQL once, by the table's check step, and stream
+Spark starts, in the background, with one pass of the checks over a few generated rows, so the JVM is up and
+its code compiled by the time the raw and MySQL steps hand over to the checks (a run that checks nothing never
+starts a JVM). A command that executes several runs in a row holds one session across them
+(``lib.deequ.spark.held``). The run's rows are read from MySQL once, by the table's check step, and stream
 through its aggregation (not persisted); whole tables (the parents of foreign keys) are persisted (memory,
 spilling to disk) for the run: every table referencing them joins their keys.
 """
@@ -47,14 +49,25 @@ class SparkResource(dg.ConfigurableResource):
     _ended: set = PrivateAttr(default_factory=set)  # this run's steps that used Spark and have ended
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Start Spark in the background now, at the start of a run that will check data (see the module)."""
+        """Start Spark in the background now, at the start of a run that will check data (see the module),
+        unless the process holds a running session already (``lib.deequ.spark.held``)."""
+        from stockmart_assets.lib.deequ.spark import is_running
+
+        if is_running():
+            return
+
         def start() -> None:
-            from stockmart_assets.lib.deequ.spark import warm_up
+            from stockmart_assets.lib.deequ.runner import warm_up
 
             try:
-                warm_up(self._start())
+                session = self._start()
             except BaseException as e:  # reported by the first step that needs the session
                 self._start_error = e
+                return
+            try:
+                warm_up(session)
+            except Exception as e:  # it only saves time: the checks still run, and meet any real problem
+                context.log.warning(f"Spark's warm-up pass failed (the checks run without it): {e!r}")
 
         self._starting = threading.Thread(target=start, name="spark-start", daemon=True)
         self._starting.start()
@@ -89,7 +102,7 @@ class SparkResource(dg.ConfigurableResource):
             self._stop()
 
     def _stop(self) -> None:
-        from stockmart_assets.lib.deequ.spark import stop_spark
+        from stockmart_assets.lib.deequ import spark
 
         try:
             self._started()
@@ -98,7 +111,8 @@ class SparkResource(dg.ConfigurableResource):
         for df in self._cache.values():
             df.unpersist()
         self._cache.clear()
-        stop_spark()
+        if not spark.is_held():
+            spark.stop_spark()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self._stop()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 _session: SparkSession | None = None
+_holds = 0
 
 
 def prepare_pydeequ() -> None:
@@ -46,7 +49,7 @@ def get_spark(
     partition-day literals the suites build (and JDBC reads DATETIME as stored).
     """
     global _session
-    if _session is not None and _session.sparkContext._jsc is not None:
+    if is_running():
         if _session.sparkContext.master == master:
             return _session
         stop_spark()  # a run configured for another master (a cluster) must not run on this one
@@ -85,22 +88,6 @@ def get_spark(
     return _session
 
 
-def warm_up(spark: SparkSession) -> None:
-    """Run one tiny Deequ verification: the first job's costs (loading Spark's and Deequ's classes, py4j's
-    callback path, code generation) are then paid before the first real check, by a thread that starts Spark
-    while the run's other steps work."""
-    from pydeequ.analyzers import Size
-    from pydeequ.checks import Check, CheckLevel
-    from pydeequ.verification import VerificationSuite
-
-    df = spark.range(2).selectExpr("id", "CAST(id AS STRING) AS name")
-    check = Check(spark, CheckLevel.Error, "warm-up").isComplete("name").hasMax("id", lambda m: m < 10)
-    builder = VerificationSuite(spark).onData(df).addCheck(check)
-    builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(
-        Size()._set_jvm(spark._jvm)._analyzer_jvm)
-    builder.run()
-
-
 def start_session(settings: Mapping[str, str]) -> SparkSession:
     """A new session (and JVM) with ``settings``; pyspark is imported here, never when definitions load."""
     from pyspark.sql import SparkSession
@@ -109,6 +96,29 @@ def start_session(settings: Mapping[str, str]) -> SparkSession:
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Keep this process's session, once started, until the block ends: a command that executes several runs
+    one after another (``stockmart run``: the dimensions, then the days) starts Spark once, not once per run.
+    Runs ending inside the block leave the session running (``is_held``); the block's end stops it."""
+    global _holds
+    _holds += 1
+    try:
+        yield
+    finally:
+        _holds -= 1
+        if not _holds:
+            stop_spark()
+
+
+def is_held() -> bool:
+    return _holds > 0
+
+
+def is_running() -> bool:
+    return _session is not None and _session.sparkContext._jsc is not None
 
 
 def stop_spark() -> None:
