@@ -128,31 +128,6 @@ def run_suite(
     return scan.suite
 
 
-def warm_up(spark: SparkSession) -> None:
-    """One pass of this module over a few generated trades (two days, one of them breaking a rule), with their
-    customers and stocks as parents, an anomaly history in a temporary folder and the profile: the costs of a
-    JVM's first pass (loading Spark's and Deequ's classes, compiling the joins, the window, the grouped
-    aggregation and the failing-row query, py4j's callback path) are then paid by the thread that starts Spark
-    while a run's other steps work, not by its first check step."""
-    import datetime as dt
-    import tempfile
-
-    from stockmart_assets.lib.deequ.suites import TRADE_SUITE
-
-    trades = spark.range(6).selectExpr(
-        "id % 5 + 1 AS order_id", "id % 2 + 1 AS customer_id", "id % 2 + 1 AS stock_id",
-        "IF(id % 2 = 0, '매수', '매도') AS trade_type", "id + 1 AS quantity",
-        "timestamp_seconds(86400 * (id % 2) + id) AS order_datetime")
-    parents = {"customer": spark.range(1, 3).selectExpr("id AS customer_id"),
-               "stocks": spark.range(1, 3).selectExpr("id AS stock_id")}
-    days = [Day(dt.date(1970, 1, 1)), Day(dt.date(1970, 1, 2))]
-    with tempfile.TemporaryDirectory(prefix="stockmart-warm-up-") as history:
-        for _ in scan_table(spark, trades, "trade", days, suite=TRADE_SUITE, parents=parents,
-                            watch=Watch.of("trade", f"{history}/metrics.json"), profile=True,
-                            day_column="order_datetime"):
-            pass
-
-
 @dataclass
 class _Plan:
     """What one scope's verification evaluates: its rules' checks (rule, JVM check), and its anomaly checks

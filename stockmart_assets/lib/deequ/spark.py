@@ -88,6 +88,22 @@ def get_spark(
     return _session
 
 
+def warm_up(spark: SparkSession) -> None:
+    """Run one tiny Deequ verification: the first job's costs (loading Spark's and Deequ's classes, py4j's
+    callback path, code generation) are then paid before the first real check, by a thread that starts Spark
+    while the run's other steps work."""
+    from pydeequ.analyzers import Size
+    from pydeequ.checks import Check, CheckLevel
+    from pydeequ.verification import VerificationSuite
+
+    df = spark.range(2).selectExpr("id", "CAST(id AS STRING) AS name")
+    check = Check(spark, CheckLevel.Error, "warm-up").isComplete("name").hasMax("id", lambda m: m < 10)
+    builder = VerificationSuite(spark).onData(df).addCheck(check)
+    builder._VerificationRunBuilder = builder._VerificationRunBuilder.addRequiredAnalyzer(
+        Size()._set_jvm(spark._jvm)._analyzer_jvm)
+    builder.run()
+
+
 def start_session(settings: Mapping[str, str]) -> SparkSession:
     """A new session (and JVM) with ``settings``; pyspark is imported here, never when definitions load."""
     from pyspark.sql import SparkSession
