@@ -51,11 +51,6 @@ def cmd_run(args) -> int:
     day_units = [u for u in units if u.day]
     if day_units and (recorded := record_partitions_start(day_units[0].day.key)):
         print(f"daily partitions start on {recorded}, the first day of the landing files")
-    if not os.getenv("STOCKMART_MYSQL_URL"):
-        from stockmart_assets.lib.mysql.install import install_mariadb_if_missing
-
-        install_mariadb_if_missing()
-        local_server().ensure()
     found = instance()
     if busy := _runs_in_progress(found):
         print("runs are in progress in this Dagster home; wait for them to end (or cancel them in the UI):\n"
@@ -65,6 +60,8 @@ def cmd_run(args) -> int:
 
 
 def _load(found, units, versions, days, started: float) -> int:
+    import dagster as dg
+
     from stockmart_assets.defs.orchestration import jobs, ledger
     from stockmart_assets.definitions import defs
     from stockmart_assets.lib.deequ.spark import held
@@ -79,6 +76,7 @@ def _load(found, units, versions, days, started: float) -> int:
         print(outside_message(skipped, first), file=sys.stderr)
         todo = [u for u in todo if u.day not in skipped]
     if not todo:
+        _ensure_local_mysql()
         day_count = sum(1 for u in units if u.day)
         print(f"nothing changed since the last load: the {len(versions)} landing file(s) are all in the mart "
               f"({day_count} day(s){', and the dimension exports' if day_count < len(units) else ''})")
@@ -86,7 +84,10 @@ def _load(found, units, versions, days, started: float) -> int:
         return 0
     print("to load: " + "; ".join(f"{u.label} ({states[u]})" for u in todo))
     results, ok = [], True
-    with held():  # the runs below share one Spark session, stopped when the last one ends
+    # The runs below share one Spark session, stopped when the last one ends. It starts now, in the background
+    # (as a run's own start would), while the local MariaDB starts and the first run sets up.
+    with held(), dg.build_resources({"spark": defs.resources["spark"]}):
+        _ensure_local_mysql()
         if dims := [u for u in todo if u.day is None]:
             results.append(_execute(defs, found, jobs.dimensions_job.name, {}, "dimensions"))
             ok = results[-1].success
@@ -99,6 +100,15 @@ def _load(found, units, versions, days, started: float) -> int:
             print("the days wait for the dimension exports (trades reference customers and stocks)")
     _summary(defs, results, started)
     return 0 if ok else 1
+
+
+def _ensure_local_mysql() -> None:
+    """The throwaway MariaDB, installed if missing and started, unless STOCKMART_MYSQL_URL names a server."""
+    if not os.getenv("STOCKMART_MYSQL_URL"):
+        from stockmart_assets.lib.mysql.install import install_mariadb_if_missing
+
+        install_mariadb_if_missing()
+        local_server().ensure()
 
 
 def _execute(defs, found, job_name: str, tags: dict, label: str):

@@ -8,6 +8,7 @@ alive until Python exits), so a test run or a Dagster step leaves no java proces
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 _session: SparkSession | None = None
 _holds = 0
+_lock = threading.RLock()  # a session starting in one thread is the session another thread asks for
 
 
 def prepare_pydeequ() -> None:
@@ -46,8 +48,15 @@ def get_spark(
     stops it and starts one there. For a local master Spark binds to
     127.0.0.1 (SPARK_LOCAL_IP, unless set) rather than guessing an interface. Timestamps are compared in UTC
     with no conversion, so a trade's stored wall-clock time and a price bar's UTC time both match the
-    partition-day literals the suites build (and JDBC reads DATETIME as stored).
+    partition-day literals the suites build (and JDBC reads DATETIME as stored). A call while another thread
+    starts the session waits for it.
     """
+    with _lock:
+        return _get_spark(master, driver_memory, app_name, ui_enabled, shuffle_partitions, conf)
+
+
+def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool, shuffle_partitions: int,
+               conf: Mapping[str, str] | None) -> SparkSession:
     global _session
     if is_running():
         if _session.sparkContext.master == master:
@@ -139,6 +148,11 @@ def is_running() -> bool:
 
 def stop_spark() -> None:
     """Stop the session, pydeequ's Python callback server and the gateway JVM; safe to call twice."""
+    with _lock:
+        _stop_spark()
+
+
+def _stop_spark() -> None:
     global _session
     if _session is None:
         return

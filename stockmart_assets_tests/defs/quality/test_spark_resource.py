@@ -32,3 +32,23 @@ def test_runs_inside_a_hold_share_one_session_and_the_hold_stops_it():
     _run()
     assert STARTS.count == starts + 2
     assert not quality_spark.is_running() and not java_children(), "without a hold, a run's end stops Spark"
+
+
+def test_a_session_asked_for_while_another_thread_starts_it_is_that_session():
+    """`stockmart run` starts Spark in the background while its first run sets up, and that run's resource
+    asks for the session too: one session starts, and both get it."""
+    import threading
+
+    quality_spark.stop_spark()
+    starts, got = STARTS.count, []
+    threads = [threading.Thread(target=lambda: got.append(quality_spark.get_spark(driver_memory="1g")))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(got) == 2 and got[0] is got[1] and STARTS.count == starts + 1
+    finally:
+        quality_spark.stop_spark()
+    assert not java_children()
