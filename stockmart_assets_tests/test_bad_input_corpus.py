@@ -39,7 +39,6 @@ from stockmart_assets.lib.mysql.ddl import TABLE_ORDER
 from stockmart_assets.partitions import START_DATE
 from stockmart_assets.lib.deequ import spark as quality_spark
 from stockmart_assets.defs.raw.resources import LandingResource
-from stockmart_assets.defs.quality.resources import SparkResource
 from stockmart_assets.defs.orchestration.sensors import landing_files
 from stockmart_assets_tests.support.spark_starts import STARTS
 from stockmart_assets_tests.conftest import SEED_FILES, mysql_connect, table_state, write_landing
@@ -350,15 +349,6 @@ def test_dates_outside_the_partitions_are_reported_by_the_sensor(tmp_path, capfd
 # --- slow: MariaDB, Spark + Deequ, the DuckDB mart ------------------------------------------------------------
 
 
-class ModuleSpark(SparkResource):
-    """The project's Spark resource, minus the stop at the end of each run: one JVM serves the whole module."""
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        for df in self._cache.values():
-            df.unpersist()
-        self._cache.clear()
-
-
 MART_TABLES = ["budget", "customer", "stocks", "trade", "stock_price"]
 ALL = [*ALL_ASSETS, *quality_checks]
 
@@ -379,8 +369,7 @@ class Stage:
         tags = {}
         if days:
             tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
-        resources = {**build_resources("LOCAL"), "landing": LandingResource(path=str(landing)),
-                     "spark": ModuleSpark()}
+        resources = {**build_resources("LOCAL"), "landing": LandingResource(path=str(landing))}
         return dg.materialize(ALL, selection=dg.AssetSelection.assets(*keys), resources=resources,
                               instance=self.instance, partition_key=partition, tags=tags, raise_on_error=False)
 
@@ -428,14 +417,13 @@ def stage(mysql_server, tmp_path_factory):
         quality_spark.stop_spark()
         s = Stage(work, dg.DagsterInstance.ephemeral(), mysql_server, str(work / "home" / "warehouse.duckdb"),
                   STARTS.count)
-        try:
+        # One JVM serves the module's runs, as `stockmart run` holds one across its runs.
+        with quality_spark.held():
             s.load_seed()
             s.state, s.mart = table_state(mysql_server), s.mart_content()
             assert {t: n for t, (n, _) in s.state.items()} == {
                 "budget": 4, "customer": 4, "stocks": 5, "trade": 5, "stock_price": 3}
             yield s
-        finally:
-            quality_spark.stop_spark()
 
 
 @pytest.fixture
