@@ -17,9 +17,23 @@ from stockmart_assets_tests.conftest import table_state
 pytestmark = pytest.mark.mysql
 
 
+# The CLI as `-m stockmart_assets.cli` runs it, with the Spark-start counter of the tests installed: its last
+# line of output says how many Spark sessions (JVMs) the command started.
+COUNTING = ("import atexit, sys\n"
+            "from stockmart_assets_tests.support.spark_starts import STARTS, install\n"
+            "install()\n"
+            "atexit.register(lambda: print(f'spark sessions started: {STARTS.count}'))\n"
+            "from stockmart_assets.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))")
+
+
 def stockmart(env, *args):
-    return subprocess.run([sys.executable, "-m", "stockmart_assets.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run([sys.executable, "-c", COUNTING, *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def spark_starts(done) -> int:
+    return int(done.stdout.strip().splitlines()[-1].removeprefix("spark sessions started: "))
 
 
 def test_run_loads_only_what_changed_and_says_what_it_did(tmp_path, mysql_url):
@@ -47,11 +61,13 @@ def test_run_loads_only_what_changed_and_says_what_it_did(tmp_path, mysql_url):
     assert "mysql stop" not in first.stdout, "a server given by STOCKMART_MYSQL_URL is not ours to stop"
     assert "DEBUG" not in first.stdout + first.stderr and "Setting default log level" not in first.stderr
     assert table_state(mysql_url)["trade"][0] == 60
+    assert spark_starts(first) == 1, "the dimensions run and the days' run share one Spark session"
 
     # Nothing changed: nothing runs, and it says so.
     again = stockmart(env, "run", "--sample")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "already holds" in again.stdout and "nothing changed since the last load" in again.stdout
+    assert spark_starts(again) == 0, "nothing to load starts no JVM"
     instance = dg.DagsterInstance.from_config(str(home / "dagster_home"))
     assert len(instance.get_run_records()) == 2, "the dimension run and one daily run, none since"
 

@@ -5,8 +5,8 @@ or when the run ends: the checks of a run execute in one process (the in-process
 backfill of 30 days starts it once, and the run's mart steps do not share the machine's memory with an idle
 JVM. Dagster sets up a resource at the start of a run only when one of the run's steps needs it: that is when
 Spark starts, in the background, so the JVM is up by the time the raw and MySQL steps hand over to the checks
-(a run that checks nothing never starts a JVM). A command that executes several runs in a row holds one session across them
-(``lib.deequ.spark.held``). The run's rows are read from MySQL once, by the table's check step, and stream
+(a run that checks nothing never starts a JVM). A command that executes several runs in a row holds one session
+across them (``lib.deequ.spark.held``). The run's rows are read from MySQL once, by the table's check step, and stream
 through its aggregation (not persisted); whole tables (the parents of foreign keys) are persisted (memory,
 spilling to disk) for the run: every table referencing them joins their keys.
 """
@@ -52,6 +52,7 @@ class SparkResource(dg.ConfigurableResource):
         unless the process holds a running session already (``lib.deequ.spark.held``)."""
         from stockmart_assets.lib.deequ.spark import is_running
 
+        self._ended = set()
         if is_running():
             return
 
