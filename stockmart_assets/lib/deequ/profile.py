@@ -16,26 +16,36 @@ if TYPE_CHECKING:
 
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 _FRACTIONAL = ("float", "double", "decimal")
+# Deequ's DataType casts a value to its text; a date's or a timestamp's text ("2024-12-26 09:00:00") never
+# reads as a number or a boolean, so Deequ calls every such value String. That follows from the schema and the
+# column's completeness: a regular expression per row and column (the pass's most expensive analyzer) buys
+# nothing there.
+_TEMPORAL = ("date", "timestamp")
 
 
 def profile_analyzers(schema: StructType) -> list:
     """The pydeequ analyzers of every column's profile: Completeness and ApproxCountDistinct, then Mean,
-    StandardDeviation, Minimum and Maximum for numbers, Deequ's DataType inference for the others."""
+    StandardDeviation, Minimum and Maximum for numbers, Deequ's DataType inference for text (dates and
+    timestamps need none: see ``_TEMPORAL``)."""
     from pydeequ.analyzers import (ApproxCountDistinct, Completeness, DataType, Maximum, Mean, Minimum,
                                    StandardDeviation)
 
     analyzers = []
     for field in schema.fields:
-        numeric = _numeric_kind(field.dataType.simpleString())
+        kind = field.dataType.simpleString()
         analyzers += [Completeness(field.name), ApproxCountDistinct(field.name)]
-        analyzers += [a(field.name) for a in ((Mean, StandardDeviation, Minimum, Maximum) if numeric else (DataType,))]
+        if _numeric_kind(kind):
+            analyzers += [a(field.name) for a in (Mean, StandardDeviation, Minimum, Maximum)]
+        elif not kind.startswith(_TEMPORAL):
+            analyzers.append(DataType(field.name))
     return analyzers
 
 
 def profile_rows(schema: StructType, table: str, metrics: Mapping[tuple[str, str], float]) -> list[dict[str, Any]]:
     """One profile row per column from the pass's metrics ((instance, name) -> value). ``data_type`` is
     decided as the profiler does: from the schema for numeric columns (Integral, Fractional), by Deequ's
-    ``DataType`` inference for the others (it calls timestamps String); ``spark_type`` is the frame's. A
+    ``DataType`` inference for text, and as that inference would for dates and timestamps (String when the
+    column has a value, else Unknown); ``spark_type`` is the frame's. A
     metric Deequ could not compute (every statistic of an empty frame, the mean of a column of NULLs) is None.
     """
     rows = []
@@ -47,7 +57,8 @@ def profile_rows(schema: StructType, table: str, metrics: Mapping[tuple[str, str
             "column": column,
             "completeness": got.get("Completeness"),
             "approx_distinct": got.get("ApproxCountDistinct"),
-            "data_type": _numeric_kind(kind) or _inferred_type(got),
+            "data_type": _numeric_kind(kind) or (_temporal_type(got) if kind.startswith(_TEMPORAL)
+                                                 else _inferred_type(got)),
             "spark_type": kind,
             "mean": got.get("Mean"),
             "stddev": got.get("StandardDeviation"),
@@ -72,6 +83,11 @@ def _numeric_kind(spark_type: str) -> str | None:
     if spark_type.startswith(_FRACTIONAL):
         return "Fractional"
     return None
+
+
+def _temporal_type(metrics: dict[str, float]) -> str:
+    """What Deequ's DataType infers for a date or timestamp column (see ``_TEMPORAL``)."""
+    return "String" if (metrics.get("Completeness") or 0) > 0 else "Unknown"
 
 
 def _inferred_type(metrics: dict[str, float]) -> str:

@@ -41,3 +41,25 @@ def test_an_empty_frame_has_no_statistics(spark):
     assert list(profile) == [name for name, _ in SCHEMAS["trade"]]
     assert {(p["completeness"], p["mean"], p["min"]) for p in profile.values()} == {(None, None, None)}
     assert profile["quantity"]["data_type"] == "Fractional"  # from the schema, as Deequ's profiler does
+
+
+@pytest.mark.parametrize("values", [
+    ["2024-12-26 09:15:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59", None],
+    [None, None],
+    [],
+], ids=["values", "all-null", "empty"])
+def test_dates_and_timestamps_get_the_type_deequs_data_type_analyzer_infers(spark, values):
+    """The profile decides a date's or timestamp's type without running Deequ's DataType over it: the type
+    must be the one that analyzer infers, run here on the same column."""
+    from pydeequ.analyzers import AnalysisRunner, AnalyzerContext, DataType
+
+    from stockmart_assets.lib.deequ.profile import _inferred_type
+
+    texts = spark.createDataFrame([(v,) for v in values], "v string")
+    df = texts.selectExpr("CAST(v AS TIMESTAMP) AS ts", "CAST(CAST(v AS TIMESTAMP) AS DATE) AS day")
+    profile = {p["column"]: p["data_type"] for p in profile_columns(spark, df, "t")}
+    for column in ("ts", "day"):
+        result = AnalysisRunner(spark).onData(df).addAnalyzer(DataType(column)).run()
+        deequ = {m["name"]: m["value"] for m in AnalyzerContext.successMetricsAsDataFrame(spark, result).collect()}
+        assert profile[column] == _inferred_type(deequ), (column, deequ)
+    assert profile["ts"] == ("String" if any(values) else "Unknown")
