@@ -52,7 +52,6 @@ class SparkResource(dg.ConfigurableResource):
         unless the process holds a running session already (``lib.deequ.spark.held``)."""
         from stockmart_assets.lib.deequ.spark import is_running
 
-        self._ended = set()
         if is_running():
             return
 

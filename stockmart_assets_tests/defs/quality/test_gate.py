@@ -120,3 +120,21 @@ def test_a_reload_after_the_check_closes_the_gate_until_checked_again(pipeline):
     assert not alone.success
     failure = next(e for e in alone.all_events if e.is_step_failure).step_failure_data.error.message
     assert "after its last verification" in failure, failure
+
+
+def test_runs_sharing_one_resource_object_each_stop_spark_after_their_own_last_check(pipeline):
+    """`stockmart run` executes its runs with the same definitions, so with the same Spark resource object.
+    The resource's record of ended check steps relies on Dagster giving each run its own copy: were it shared,
+    a later run would stop Spark after its first check step and start it again for the next."""
+    from stockmart_assets.defs.quality.checks import quality_checks
+    from stockmart_assets.environment import build_resources
+    from stockmart_assets_tests.support.pipeline import ALL_ASSETS
+
+    resources = build_resources("LOCAL")
+    assert pipeline(DIMENSIONS).success
+    for day in DAYS[:2]:
+        starts = STARTS.count
+        result = dg.materialize([*ALL_ASSETS, *quality_checks], selection=dg.AssetSelection.assets(*FACTS),
+                                resources=resources, instance=pipeline.instance, partition_key=day)
+        assert result.success and STARTS.count == starts + 1, f"{day}: one Spark start for its two check steps"
+    assert not java_children()
