@@ -47,4 +47,9 @@ fi
 
 # Deequ and MySQL Connector/J from Maven Central into ~/.m2 (a second run downloads nothing).
 quietly .venv/bin/python -m stockmart_assets.lib.deequ.jars
-echo "setup: ready (.venv, Spark jars in ~/.m2; installer output in $log)"
+# The Spark driver's classes, archived once for this Java and pyspark: every later Spark start maps them.
+if ! .venv/bin/python -m stockmart_assets.lib.deequ.class_archive --check; then
+  echo "setup: archiving the Spark driver's classes (about half a minute, once)"
+  quietly .venv/bin/python -m stockmart_assets.lib.deequ.class_archive
+fi
+echo "setup: ready (.venv, Spark jars in ~/.m2, Spark's class archive in .venv; installer output in $log)"

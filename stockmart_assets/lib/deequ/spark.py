@@ -16,12 +16,16 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from stockmart_assets.lib.deequ import jars
+from stockmart_assets.lib.deequ import class_archive, jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+# G1 gives memory back to the machine: a periodic collection while the driver idles (the run's mart steps, after
+# its checks) shrinks the heap to what is live, instead of holding its peak to the end.
+DRIVER_JAVA_OPTIONS = (f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG_CONFIG} -XX:+UseG1GC "
+                       "-XX:G1PeriodicGCInterval=2000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30")
 
 _session: SparkSession | None = None
 _holds = 0
@@ -76,11 +80,8 @@ def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool,
     settings = {
         "spark.jars": ",".join(str(path) for path in jars.fetch()),
         "spark.driver.memory": driver_memory,
-        # G1 gives memory back to the machine: a periodic collection while the driver idles (the run's mart
-        # steps, after its checks) shrinks the heap to what is live, instead of holding its peak to the end.
-        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG_CONFIG} "
-                                         "-XX:+UseG1GC -XX:G1PeriodicGCInterval=2000 -XX:MinHeapFreeRatio=10 "
-                                         "-XX:MaxHeapFreeRatio=30",
+        # With the class archive made at setup, if there is one for this Java and pyspark (class_archive.py).
+        "spark.driver.extraJavaOptions": f"{DRIVER_JAVA_OPTIONS} {class_archive.java_options(DRIVER_JAVA_OPTIONS)}",
         # On a cluster the JDBC reads run in the executors' own JVMs, which read DATETIME in their zone too.
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.session.timeZone": "UTC",

@@ -1,0 +1,150 @@
+"""A class-data-sharing archive of the Spark driver's classes (the JDK's AppCDS), made once at setup.
+
+A fresh driver JVM spends most of its start, and of its first Deequ pass, loading and verifying thousands of
+Spark and Scala classes from their jars. A dynamic archive (``-XX:ArchiveClassesAtExit``) written by one JVM
+that ran a representative pass holds those classes already parsed and verified; every later driver JVM maps
+it (``-XX:SharedArchiveFile``) instead of loading them again. Every run, every launched run's process and every
+test that starts Spark starts such a JVM, so they all start faster.
+
+``python -m stockmart_assets.lib.deequ.class_archive`` (run by ``scripts/setup.sh``) writes the archive into
+the Python environment (``<prefix>/share/stockmart``), beside a stamp naming the Java and pyspark it was made
+with. ``java_options()`` offers it to a driver JVM only while that stamp still matches; the JVM also checks it
+(its version, the jars on the class path) and, if it does not match, starts without it. Either way nothing is
+printed, and a missing or stale archive only means a slower start, never a failed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+# Silences the JVM's notices about the archive (used, refused, written): a refused archive is not an error.
+_QUIET = "-Xlog:cds=off,cds+dynamic=off"
+
+
+def archive_path() -> Path:
+    """Where the archive lives: in the Python environment that holds the pyspark whose jars it archives."""
+    return Path(sys.prefix) / "share" / "stockmart" / "spark-classes.jsa"
+
+
+def _java() -> Path | None:
+    """The java binary Spark's launcher runs (``$JAVA_HOME/bin/java``, else the first on PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    return Path(os.path.realpath(found)) if found and os.path.exists(found) else None
+
+
+def stamp(base_options: str) -> str | None:
+    """What the archive depends on: the JVM (its binary and its module image), pyspark's version and jars, and
+    the driver's JVM options (the collector and heap layout must be the ones it was made with). None without
+    a java to run."""
+    java = _java()
+    if java is None:
+        return None
+    import pyspark
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    parts = [str(java), base_options, version("pyspark"), str(jars)]
+    for path in (java, java.parent.parent / "lib" / "modules", jars):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        parts.append(f"{path}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _stamp_path(archive: Path) -> Path:
+    return archive.with_suffix(".stamp")
+
+
+def java_options(base_options: str) -> str:
+    """The driver's JVM options that map the archive, or "" when there is none for this Java and pyspark."""
+    archive = archive_path()
+    try:
+        current = _stamp_path(archive).read_text().strip() == stamp(base_options) and archive.is_file()
+    except OSError:
+        current = False
+    return f"-XX:SharedArchiveFile={archive} {_QUIET}" if current else ""
+
+
+def is_current(base_options: str) -> bool:
+    return bool(java_options(base_options))
+
+
+def _exercise(spark) -> None:
+    """A pass like a run's checks over each contract table (two days where the table is partitioned: one with
+    rows, one without), with its suite, foreign keys, anomaly watch and column profile, so the classes those
+    load are archived. Its rows break rules on purpose: fetching failing rows is part of a pass too."""
+    from stockmart_assets.lib.day import WHOLE, Day
+    from stockmart_assets.lib.deequ.anomaly import Watch
+    from stockmart_assets.lib.deequ.runner import scan_table
+    from stockmart_assets.lib.deequ.spark import warm_up
+    from stockmart_assets.lib.deequ.suites import SUITES
+    from stockmart_assets.lib.landing.contract import TABLES
+
+    spark_types = {"VARCHAR": "STRING", "TIMESTAMPTZ": "TIMESTAMP"}
+    frames = {name: spark.range(3).selectExpr(*(f"CAST(id AS {spark_types.get(c.type, c.type)}) AS `{c.name}`"
+                                                for c in table.columns)).cache()
+              for name, table in TABLES.items()}
+    warm_up(spark)
+    with tempfile.TemporaryDirectory(prefix="stockmart-archive-") as scratch:
+        for name, table in TABLES.items():
+            parents = {parent: frames[parent] for _, parent, _ in table.parents}
+            partitioned = table.partition_column is not None
+            scopes = [Day.of("1970-01-01"), Day.of("1970-01-02")] if partitioned else [WHOLE]
+            list(scan_table(spark, frames[name], name, scopes, suite=SUITES.get(name), parents=parents,
+                            watch=Watch.of(name, str(Path(scratch) / "metrics.json")) if partitioned else None,
+                            profile=True, day_column=table.partition_column))
+
+
+def build() -> Path | None:
+    """Write the archive (replacing a stale one) from one driver JVM that runs ``_exercise``; returns its path,
+    or None where this Java cannot write one (the runs then start without it)."""
+    from stockmart_assets.lib.deequ import spark as driver
+
+    base = driver.DRIVER_JAVA_OPTIONS
+    wanted = stamp(base)
+    if wanted is None:
+        return None
+    archive = archive_path()
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_name(f"{archive.name}.{os.getpid()}.part")
+    driver.stop_spark()
+    session = driver.get_spark(conf={"spark.driver.extraJavaOptions":
+                                     f"{base} -XX:ArchiveClassesAtExit={partial} {_QUIET}"})
+    try:
+        _exercise(session)
+    finally:
+        driver.stop_spark()  # the JVM writes the archive as it exits; stop_spark waits for that
+    if not partial.is_file() or partial.stat().st_size == 0:
+        partial.unlink(missing_ok=True)
+        return None
+    partial.replace(archive)
+    _stamp_path(archive).write_text(wanted + "\n")
+    return archive
+
+
+def main() -> int:
+    """``--check``: exit 1 unless the archive is current; ``--force``: write it even if it is; else write it
+    unless it is current."""
+    from stockmart_assets.lib.deequ.spark import DRIVER_JAVA_OPTIONS
+
+    current = is_current(DRIVER_JAVA_OPTIONS)
+    if "--check" in sys.argv[1:]:
+        return 0 if current else 1
+    if current and "--force" not in sys.argv[1:]:
+        print(f"{archive_path()} (current)")
+        return 0
+    built = build()
+    print(built if built else "this Java wrote no class archive: Spark starts without one")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The driver's class archive: written by a real pass, mapped by later driver JVMs, offered only while it matches
+this Java and pyspark, and never a reason for a driver not to start or to print."""
+
+import pytest
+
+from stockmart_assets.lib.deequ import class_archive
+from stockmart_assets.lib.deequ.spark import DRIVER_JAVA_OPTIONS, get_spark, stop_spark, warm_up
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+TOP_ARCHIVE = "source: shared objects file (top)"  # what -Xlog:class+load says of a class mapped from it
+
+
+@pytest.fixture
+def archive(tmp_path, monkeypatch):
+    path = tmp_path / "share" / "spark-classes.jsa"
+    monkeypatch.setattr(class_archive, "archive_path", lambda: path)
+    yield path
+    stop_spark()  # the module's other tests start their own session
+
+
+def _driver_options() -> str:
+    return get_spark().sparkContext.getConf().get("spark.driver.extraJavaOptions")
+
+
+def test_a_driver_maps_spark_classes_from_the_archive_setup_writes(archive, tmp_path):
+    stop_spark()
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == "", "nothing written yet: nothing offered"
+    assert "SharedArchiveFile" not in _driver_options()
+    stop_spark()
+
+    assert class_archive.build() == archive
+    assert archive.stat().st_size > 10 << 20
+    options = class_archive.java_options(DRIVER_JAVA_OPTIONS)
+    assert options.startswith(f"-XX:SharedArchiveFile={archive} ")
+    assert options in _driver_options(), "get_spark offers it to every driver it starts"
+    stop_spark()
+
+    log = tmp_path / "class-load.log"
+    session = get_spark(conf={"spark.driver.extraJavaOptions":
+                              f"{DRIVER_JAVA_OPTIONS} {options} -Xlog:class+load=info:file={log}"})
+    warm_up(session)
+    stop_spark()
+    loaded = log.read_text().splitlines()
+    mapped = [line for line in loaded if TOP_ARCHIVE in line]
+    assert any(" org.apache.spark.sql.SparkSession " in line for line in mapped), "Spark's classes come from it"
+    assert any(" org.apache.spark.sql.catalyst." in line for line in mapped), "and Catalyst's"
+    assert len(mapped) > len(loaded) // 2, f"only {len(mapped)} of {len(loaded)} classes came from the archive"
+
+
+def test_an_archive_of_another_java_or_pyspark_is_not_offered(archive):
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"an archive")
+    archive.with_suffix(".stamp").write_text("made with another Java\n")
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == ""
+    archive.with_suffix(".stamp").write_text(class_archive.stamp(DRIVER_JAVA_OPTIONS) + "\n")
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS).startswith(f"-XX:SharedArchiveFile={archive} ")
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS + " -XX:+UseParallelGC") == "", "other JVM options"
+    archive.unlink()
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == "", "a stamp without its archive"
+
+
+def test_a_driver_offered_an_archive_the_jvm_refuses_starts_without_it_and_says_nothing(archive, capfd):
+    """The JVM checks the archive itself (a damaged file, another JVM's): refused, it is not an error."""
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"\0" * 4096)
+    archive.with_suffix(".stamp").write_text(class_archive.stamp(DRIVER_JAVA_OPTIONS) + "\n")
+    stop_spark()
+    capfd.readouterr()
+    assert f"-XX:SharedArchiveFile={archive}" in _driver_options()
+    assert get_spark().range(5).count() == 5
+    stop_spark()
+    out, err = capfd.readouterr()
+    assert "archive" not in (out + err).lower(), out + err
