@@ -120,8 +120,11 @@ def build() -> Path | None:
                                      f"{base} -XX:ArchiveClassesAtExit={partial} {_QUIET}"})
     try:
         _exercise(session)
-    finally:
-        driver.stop_spark()  # the JVM writes the archive as it exits; stop_spark waits for that
+    except BaseException:
+        driver.stop_spark()
+        partial.unlink(missing_ok=True)  # an archive of a pass that broke off is not the one to keep
+        raise
+    driver.stop_spark()  # the JVM writes the archive as it exits; stop_spark waits for that
     if not partial.is_file() or partial.stat().st_size == 0:
         partial.unlink(missing_ok=True)
         return None
@@ -141,7 +144,11 @@ def main() -> int:
     if current and "--force" not in sys.argv[1:]:
         print(f"{archive_path()} (current)")
         return 0
-    built = build()
+    try:
+        built = build()
+    except Exception as e:  # only a faster start is lost: setup goes on, and says why
+        print(f"no class archive was written ({type(e).__name__}: {e}): Spark starts without one", file=sys.stderr)
+        return 0
     print(built if built else "this Java wrote no class archive: Spark starts without one")
     return 0
 

@@ -72,3 +72,16 @@ def test_a_driver_offered_an_archive_the_jvm_refuses_starts_without_it_and_says_
     stop_spark()
     out, err = capfd.readouterr()
     assert "archive" not in (out + err).lower(), out + err
+
+
+def test_a_pass_that_breaks_off_leaves_no_archive_and_setup_goes_on(archive, monkeypatch, capsys):
+    def broken(spark):
+        spark.range(3).count()
+        raise RuntimeError("the pass broke off")
+
+    monkeypatch.setattr(class_archive, "_exercise", broken)
+    monkeypatch.setattr("sys.argv", ["class_archive"])
+    assert class_archive.main() == 0, "a faster start is lost, not the setup"
+    assert "no class archive was written (RuntimeError: the pass broke off)" in capsys.readouterr().err
+    assert not archive.exists() and not list(archive.parent.glob("*.part")), "nothing half-written is kept"
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == ""
