@@ -25,6 +25,8 @@ from pathlib import Path
 
 # Silences the JVM's notices about the archive (used, refused, written): a refused archive is not an error.
 _QUIET = "-Xlog:cds=off,cds+dynamic=off"
+# A stamp's prefix saying that this Java and pyspark wrote no archive here: setup does not try again until they change.
+_NONE = "none "
 
 
 def archive_path() -> Path:
@@ -63,18 +65,30 @@ def _stamp_path(archive: Path) -> Path:
     return archive.with_suffix(".stamp")
 
 
+def _recorded(archive: Path) -> str:
+    try:
+        return _stamp_path(archive).read_text().strip()
+    except OSError:
+        return ""
+
+
 def java_options(base_options: str) -> str:
     """The driver's JVM options that map the archive, or "" when there is none for this Java and pyspark."""
     archive = archive_path()
-    try:
-        current = _stamp_path(archive).read_text().strip() == stamp(base_options) and archive.is_file()
-    except OSError:
-        current = False
+    current = _recorded(archive) == stamp(base_options) and archive.is_file()
     return f"-XX:SharedArchiveFile={archive} {_QUIET}" if current else ""
 
 
 def is_current(base_options: str) -> bool:
     return bool(java_options(base_options))
+
+
+def is_settled(base_options: str) -> bool:
+    """Whether setup has nothing to do: the archive is current, or this Java and pyspark are known to write none
+    here (a folder with files on Spark's class path, such as a ``SPARK_CONF_DIR`` of one's own: the JDK archives
+    no class path that holds one), or there is no java."""
+    wanted = stamp(base_options)
+    return wanted is None or is_current(base_options) or _recorded(archive_path()) == _NONE + wanted
 
 
 def _exercise(spark) -> None:
@@ -127,6 +141,8 @@ def build() -> Path | None:
     driver.stop_spark()  # the JVM writes the archive as it exits; stop_spark waits for that
     if not partial.is_file() or partial.stat().st_size == 0:
         partial.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
+        _stamp_path(archive).write_text(_NONE + wanted + "\n")
         return None
     partial.replace(archive)
     _stamp_path(archive).write_text(wanted + "\n")
@@ -134,15 +150,16 @@ def build() -> Path | None:
 
 
 def main() -> int:
-    """``--check``: exit 1 unless the archive is current; ``--force``: write it even if it is; else write it
-    unless it is current."""
+    """``--check``: exit 1 if setup has something to do (``is_settled``); ``--force``: write the archive anyway;
+    else write it unless that is settled."""
     from stockmart_assets.lib.deequ.spark import DRIVER_JAVA_OPTIONS
 
-    current = is_current(DRIVER_JAVA_OPTIONS)
+    settled = is_settled(DRIVER_JAVA_OPTIONS)
     if "--check" in sys.argv[1:]:
-        return 0 if current else 1
-    if current and "--force" not in sys.argv[1:]:
-        print(f"{archive_path()} (current)")
+        return 0 if settled else 1
+    if settled and "--force" not in sys.argv[1:]:
+        print(f"{archive_path()} (current)" if is_current(DRIVER_JAVA_OPTIONS)
+              else "no class archive for this Java and pyspark here: Spark starts without one")
         return 0
     try:
         built = build()

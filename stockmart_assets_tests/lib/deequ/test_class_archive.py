@@ -85,3 +85,22 @@ def test_a_pass_that_breaks_off_leaves_no_archive_and_setup_goes_on(archive, mon
     assert "no class archive was written (RuntimeError: the pass broke off)" in capsys.readouterr().err
     assert not archive.exists() and not list(archive.parent.glob("*.part")), "nothing half-written is kept"
     assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == ""
+
+
+def test_where_the_jdk_writes_no_archive_setup_records_it_and_does_not_try_again(archive, tmp_path, monkeypatch):
+    """A folder with files on Spark's class path (a SPARK_CONF_DIR of one's own): the JDK archives no such class
+    path, so setup must not spend half a minute on it at every run, and the driver starts without it."""
+    conf = tmp_path / "spark-conf"
+    conf.mkdir()
+    (conf / "spark-defaults.conf").write_text("spark.ui.showConsoleProgress false\n")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(conf))
+    stop_spark()
+    assert not class_archive.is_settled(DRIVER_JAVA_OPTIONS)
+    assert class_archive.build() is None
+    assert not archive.exists() and not list(archive.parent.glob("*.part"))
+    assert class_archive.is_settled(DRIVER_JAVA_OPTIONS), "recorded: setup does not try again"
+    monkeypatch.setattr("sys.argv", ["class_archive", "--check"])
+    assert class_archive.main() == 0
+    assert not class_archive.is_settled(DRIVER_JAVA_OPTIONS + " -XX:+UseParallelGC"), "other options: try again"
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == ""
+    assert get_spark().range(3).count() == 3
