@@ -116,8 +116,9 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
     )
     def _checks(context: dg.AssetCheckExecutionContext):
         from stockmart_assets.lib.deequ.anomaly import Watch
-        from stockmart_assets.lib.deequ.runner import scan_table
+        from stockmart_assets.lib.deequ.runner import INTERPRETED_MAX_ROWS, scan_table
         from stockmart_assets.lib.deequ.suites import with_max_missing_share
+        from stockmart_assets.lib.mysql.read import count_at_most
 
         res = context.resources
         selected = {key.name for key in context.selected_asset_check_keys}
@@ -130,10 +131,14 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
         try:
             parents = {p: res.spark.read_mysql(res.mysql, TABLES[p]) for _, p, _ in table.parents} if verify else {}
             rows = res.spark.read_mysql(res.mysql, table, days or WHOLE)
+            with res.mysql.connect() as con:  # the rows the pass reads, counted no further than it matters
+                read = sum(count_at_most(con, t, d, INTERPRETED_MAX_ROWS + 1)
+                           for t, d in [(table, days), *((TABLES[p], None) for p in parents)])
             scans = list(scan_table(
                 res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
                 suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,
-                parents=parents, watch=watch, profile=verify, day_column=table.partition_column))
+                parents=parents, watch=watch, profile=verify, day_column=table.partition_column,
+                interpreted=read <= INTERPRETED_MAX_ROWS))
         finally:
             res.spark.release(context)
         warehouse, now = res.warehouse.get(), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

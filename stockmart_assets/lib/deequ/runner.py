@@ -18,6 +18,7 @@ rules, a few failing rows each are fetched in one more pass, with each rule's ow
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 _RULE, _RANK = "__rule", "__rank"
 DAY_COLUMN = "__day"
 _WHOLE_STAGE = "spark.sql.codegen.wholeStage"
+# A pass that reads no more rows than this evaluates Spark's expressions as they are (``interpreted``): on a few
+# thousand rows, compiling each plan's generated code costs more than running it, most of all in a fresh JVM.
+# Past some tens of thousands of rows the compiled code wins, and wins more as the rows grow.
+INTERPRETED_MAX_ROWS = 20_000
+_INTERPRETED = {_WHOLE_STAGE: "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ def scan_table(
     watch: Watch | None = None,
     profile: bool = False,
     day_column: str | None = None,
+    interpreted: bool = False,
 ) -> Iterator[TableScan]:
     """Verify ``df`` (``table``'s rows of ``scopes``: one day, consecutive days, or ``[WHOLE]``), one result per
     scope, in the scopes' order (see the module).
@@ -67,6 +74,8 @@ def scan_table(
     against ``parents`` (table name -> frame) and skipped for a parent table it does not hold. ``day_column``
     puts a row in its day when ``scopes`` holds several. An empty scope yields ``rows == 0`` and Deequ's
     failures on empty data (the caller decides what an empty partition means); its metrics are not stored.
+    ``interpreted``: Spark evaluates the pass's expressions without generating code, for a pass over few rows
+    (``INTERPRETED_MAX_ROWS``); the results are the same either way.
     """
     prepare_pydeequ()
     from pydeequ.analyzers import Size
@@ -98,22 +107,40 @@ def scan_table(
     extra = [a._set_jvm(spark._jvm)._analyzer_jvm
              for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
     extra += [metric.analyzer_jvm(spark) for metric in (watch.metrics if watch else ())]
-    aggregated = pass_.aggregate(plans, extra, grouped=several)
     failed_samples: dict[tuple[str, str], tuple[dict, ...]] = {}
     outcomes = []
-    for plan in plans:  # in order: a day's anomaly check reads the metrics the days before it stored
-        if watch is not None:
-            plan.anomaly_checks, plan.baselines = watch.checks_of(spark, table, plan.scope)
-        outcome = pass_.evaluate(plan, aggregated(plan.scope))
-        outcomes.append(outcome)
-        if watch is not None and outcome.rows:
-            watch.save(spark, outcome.verification, table, plan.scope)
-    failing = [(o.plan.scope, rule) for o in outcomes if o.rows for rule in o.failed_rules
-               if _resolves(checked, rule, o.plan.scope)]
-    if failing:
-        failed_samples = _failing_rows(checked, df.columns, failing, grouped=several)
+    with session_conf(spark, _INTERPRETED if interpreted else {}):
+        aggregated = pass_.aggregate(plans, extra, grouped=several)
+        for plan in plans:  # in order: a day's anomaly check reads the metrics the days before it stored
+            if watch is not None:
+                plan.anomaly_checks, plan.baselines = watch.checks_of(spark, table, plan.scope)
+            outcome = pass_.evaluate(plan, aggregated(plan.scope))
+            outcomes.append(outcome)
+            if watch is not None and outcome.rows:
+                watch.save(spark, outcome.verification, table, plan.scope)
+        failing = [(o.plan.scope, rule) for o in outcomes if o.rows for rule in o.failed_rules
+                   if _resolves(checked, rule, o.plan.scope)]
+        if failing:
+            failed_samples = _failing_rows(checked, df.columns, failing, grouped=several)
     for outcome in outcomes:
         yield outcome.scan(df.schema, suite, watch, profile, failed_samples)
+
+
+@contextmanager
+def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """``settings`` on the session's SQL conf for the block, then back as they were."""
+    conf = spark.conf
+    before = {key: conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                conf.unset(key)
+            else:
+                conf.set(key, value)
 
 
 def run_suite(
@@ -232,13 +259,8 @@ class _Pass:
             # Deequ's stateful aggregates make the stage's generated code too large for Janino: whole-stage
             # code generation fails on every job and Spark falls back to the operators' own code. Going there
             # directly saves the failed compile (most of the job's time on a small day).
-            conf = self.spark.conf
-            before = conf.get(_WHOLE_STAGE)
-            conf.set(_WHOLE_STAGE, "false")
-            try:
+            with session_conf(self.spark, {_WHOLE_STAGE: "false"}):
                 return list(job.collectAsList())
-            finally:
-                conf.set(_WHOLE_STAGE, before)
 
         rows: dict[str, tuple[Any, int]] = {}  # scope key -> (its aggregates' row, where they start in it)
         empty = ""  # the row of no rows, computed once if a day has none

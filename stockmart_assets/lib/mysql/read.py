@@ -26,10 +26,7 @@ def stream_rows(params: dict, table: LandingTable, days: Days | None = None,
     import connectorx as cx
 
     cols = [c.name for c in table.columns]
-    sql = f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table.name)}"
-    if days is not None:  # the window of validated days, not text from outside: safe to inline
-        sql += (f" WHERE {q(table.partition_column)} >= '{days.start:%Y-%m-%d %H:%M:%S}'"
-                f" AND {q(table.partition_column)} < '{days.end:%Y-%m-%d %H:%M:%S}'")
+    sql = f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table.name)}{_window(table, days)}"
     sql += f" ORDER BY {', '.join(q(k) for k in table.key)}"
     url = (f"mysql://{quote(params['user'], safe='')}:{quote(params['password'], safe='')}"
            f"@{params['host']}:{params['port']}/{quote(params['database'], safe='')}")
@@ -43,6 +40,23 @@ def stream_rows(params: dict, table: LandingTable, days: Days | None = None,
                                                  schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _window(table: LandingTable, days: Days | None) -> str:
+    """The WHERE clause of ``days`` (validated days, not text from outside: safe to inline), or none."""
+    if days is None:
+        return ""
+    return (f" WHERE {q(table.partition_column)} >= '{days.start:%Y-%m-%d %H:%M:%S}'"
+            f" AND {q(table.partition_column)} < '{days.end:%Y-%m-%d %H:%M:%S}'")
+
+
+def count_at_most(con, table: LandingTable, days: Days | None, limit: int) -> int:
+    """How many rows ``table`` holds (on ``days``), counted no further than ``limit``: a bounded question,
+    whatever the table's size (MySQL stops reading at the limit). ``con`` is a pymysql connection."""
+    sql = f"SELECT 1 FROM {q(table.name)}{_window(table, days)}"
+    with con.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(limit)}) AS bounded")
+        return int(cur.fetchone()[0])
 
 
 def read_rows(params: dict, table: LandingTable, days: Days | None = None) -> pa.Table:

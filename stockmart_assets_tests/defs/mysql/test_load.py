@@ -205,3 +205,24 @@ def test_rows_stream_out_of_mysql_in_bounded_batches(seed_landing, tmp_path, mys
     assert [r["order_id"] for b in batches for r in b.to_pylist()] == [103, 104, 105]
     assert read_rows(params, TRADE).num_rows == 5
     assert list(stream_rows(params, TRADE, Days.of(["2024-12-29"]))) == []
+
+
+def test_rows_are_counted_no_further_than_asked(seed_landing, tmp_path, mysql_url):
+    """The check step's question "does this pass read more than N rows?", asked of MySQL with a bound."""
+    import pymysql
+
+    from stockmart_assets.defs.mysql.resources import MySQLResource
+    from stockmart_assets.lib.day import Days
+    from stockmart_assets.lib.landing.contract import CUSTOMER, TRADE
+    from stockmart_assets.lib.mysql.read import count_at_most
+
+    load_all(seed_landing, tmp_path, DATES)
+    con = pymysql.connect(**MySQLResource(url=mysql_url).connection_params())
+    try:
+        assert count_at_most(con, TRADE, None, 100) == 5
+        assert count_at_most(con, TRADE, None, 3) == 3
+        assert count_at_most(con, TRADE, Days.of(DATES[1:]), 100) == 3
+        assert count_at_most(con, TRADE, Days.of(["2024-12-29"]), 100) == 0
+        assert count_at_most(con, CUSTOMER, None, 100) == query(mysql_url, "SELECT COUNT(*) FROM customer")[0][0]
+    finally:
+        con.close()

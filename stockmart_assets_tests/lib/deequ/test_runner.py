@@ -106,8 +106,47 @@ def test_a_failing_rule_samples_its_first_rows_in_column_order(spark):
     assert [r["order_id"] for r in sample] == sorted(broken)[:SAMPLE_SIZE]
 
 
-def test_the_pass_leaves_whole_stage_code_generation_as_it_was(spark):
-    key = "spark.sql.codegen.wholeStage"
-    before = spark.conf.get(key)
-    list(scan_table(spark, trades(spark, "2024-12-26", [(1, 1)]), "trade", [DAYS[0]], suite=SUITE))
-    assert spark.conf.get(key) == before
+@pytest.mark.parametrize("interpreted", [False, True], ids=["compiled", "interpreted"])
+def test_the_pass_leaves_the_sessions_code_generation_as_it_was(spark, interpreted):
+    keys = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")
+    before = {key: spark.conf.get(key, None) for key in keys}
+    list(scan_table(spark, trades(spark, "2024-12-26", [(1, 1)]), "trade", [DAYS[0]], suite=SUITE,
+                    interpreted=interpreted))
+    assert {key: spark.conf.get(key, None) for key in keys} == before
+
+
+def compilations(spark) -> int:
+    """Classes Spark has generated and compiled in this JVM so far (its codegen metrics)."""
+    return spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME().getCount()
+
+
+def test_an_interpreted_pass_compiles_no_code_and_gives_what_a_compiled_one_gives(spark, tmp_path):
+    """The pass over few rows skips Spark's code generation; nothing it reports may change with that."""
+    rows = {"2024-12-26": [(1, 5), (1, 0), (3, None)], "2024-12-27": [], "2024-12-28": [(1, 4), (2, 6)]}
+    frames = [trades(spark, day, r) for day, r in rows.items()]
+    everything = frames[0].unionByName(frames[1]).unionByName(frames[2])
+    # A shape of its own (an extra column), so no code compiled for the tests before it can be reused.
+    everything = everything.selectExpr("*", "quantity * 7 AS lot_size")
+    suite = Suite("trade", (*SUITE.rules, Rule("lot_size", "positive")))
+
+    def scan(interpreted: bool, repository: str) -> list:
+        return list(scan_table(spark, everything, "trade", DAYS, suite=suite, profile=True,
+                               day_column="order_datetime", watch=Watch.of("trade", str(tmp_path / repository)),
+                               interpreted=interpreted))
+
+    before = compilations(spark)
+    interpreted = scan(True, "interpreted.json")
+    middle = compilations(spark)
+    compiled = scan(False, "compiled.json")
+    # Only the grouped aggregation's row joiner is compiled either way: Spark has no interpreted one.
+    assert middle - before <= 1
+    assert compilations(spark) - middle > 5  # the counter does count a pass's code: the check above can fail
+
+    for got, want in zip(interpreted, compiled, strict=True):
+        assert (got.scope, got.rows) == (want.scope, want.rows)
+        assert got.suite.records() == want.suite.records(), got.scope
+        assert got.anomalies.records() == want.anomalies.records(), got.scope
+        assert got.profile == want.profile, got.scope
+    assert [r.check for r in interpreted[0].suite.failures] == [
+        "order_id is unique", "quantity is complete", "quantity is positive", "price is below 1,000",
+        "no_such_column is complete", "lot_size is positive"]
