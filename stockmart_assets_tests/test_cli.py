@@ -84,5 +84,6 @@ def test_run_loads_only_what_changed_and_says_what_it_did(tmp_path, mysql_url):
     assert f"to load: {days[1]} (changed)" in third.stdout
     assert f"daily_partition {days[1]}: ok" in third.stdout and days[0] not in third.stdout.split("to load:")[1]
     assert table_state(mysql_url)["trade"][0] == 61
+    assert spark_starts(third) == 1
     runs = instance.get_run_records()
     assert len(runs) == 3 and runs[0].dagster_run.tags["dagster/asset_partition_range_start"] == days[1]

@@ -4,9 +4,12 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from stockmart_assets.cli.home import command, instance, local_server
+from stockmart_assets.cli.home import command, dagster_home, instance, local_server
 
 NO_LANDING_FILES = 2
 RUNS_IN_PROGRESS = 3
@@ -48,23 +51,50 @@ def cmd_run(args) -> int:
               file=sys.stderr)
         return NO_LANDING_FILES
     units = landing_units(versions, days)
+    # Whatever the landing holds, the local MariaDB is needed below: it starts now, beside Dagster's.
+    mysql = _in_background(_ensure_local_mysql)
     day_units = [u for u in units if u.day]
+    first_load = False
     if day_units and (recorded := record_partitions_start(day_units[0].day.key)):
         print(f"daily partitions start on {recorded}, the first day of the landing files")
-    found = instance()
-    if busy := _runs_in_progress(found):
-        print("runs are in progress in this Dagster home; wait for them to end (or cancel them in the UI):\n"
-              + "\n".join(busy), file=sys.stderr)
-        return RUNS_IN_PROGRESS
-    return _load(found, units, versions, days, started)
+        first_load = True
+    with ExitStack() as spark:  # the Spark session of the runs, once one is started
+        if first_load:  # nothing was loaded with this home yet: there is work, and its checks need Spark
+            dagster_home()
+            spark.enter_context(_spark_for_the_runs())
+        found = instance()
+        if busy := _runs_in_progress(found):
+            print("runs are in progress in this Dagster home; wait for them to end (or cancel them in the UI):\n"
+                  + "\n".join(busy), file=sys.stderr)
+            return RUNS_IN_PROGRESS
+        return _load(found, units, versions, days, started, mysql, spark)
 
 
-def _load(found, units, versions, days, started: float) -> int:
+def _in_background(call) -> Future:
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(call)
+    finally:
+        pool.shutdown(wait=False)
+
+
+@contextmanager
+def _spark_for_the_runs() -> Iterator[None]:
+    """One Spark session for the runs of the block, starting now in the background (as a run's own start
+    would), stopped when the block ends."""
     import dagster as dg
 
-    from stockmart_assets.defs.orchestration import jobs, ledger
     from stockmart_assets.definitions import defs
     from stockmart_assets.lib.deequ.spark import held
+
+    with held(), dg.build_resources({"spark": defs.resources["spark"]}):
+        yield
+
+
+def _load(found, units, versions, days, started: float, mysql: Future, spark: ExitStack) -> int:
+    from stockmart_assets.defs.orchestration import jobs, ledger
+    from stockmart_assets.definitions import defs
+    from stockmart_assets.lib.deequ.spark import is_held
     from stockmart_assets.lib.landing.units import day_blocks, outside, outside_message
     from stockmart_assets.partitions import partition_bounds
 
@@ -76,7 +106,8 @@ def _load(found, units, versions, days, started: float) -> int:
         print(outside_message(skipped, first), file=sys.stderr)
         todo = [u for u in todo if u.day not in skipped]
     if not todo:
-        _ensure_local_mysql()
+        spark.close()
+        mysql.result()
         day_count = sum(1 for u in units if u.day)
         print(f"nothing changed since the last load: the {len(versions)} landing file(s) are all in the mart "
               f"({day_count} day(s){', and the dimension exports' if day_count < len(units) else ''})")
@@ -84,10 +115,10 @@ def _load(found, units, versions, days, started: float) -> int:
         return 0
     print("to load: " + "; ".join(f"{u.label} ({states[u]})" for u in todo))
     results, ok = [], True
-    # The runs below share one Spark session, stopped when the last one ends. It starts now, in the background
-    # (as a run's own start would), while the local MariaDB starts and the first run sets up.
-    with held(), dg.build_resources({"spark": defs.resources["spark"]}):
-        _ensure_local_mysql()
+    with spark:  # the runs below share one Spark session (started already on a first load), stopped after them
+        if not is_held():
+            spark.enter_context(_spark_for_the_runs())
+        mysql.result()
         if dims := [u for u in todo if u.day is None]:
             results.append(_execute(defs, found, jobs.dimensions_job.name, {}, "dimensions"))
             ok = results[-1].success
