@@ -92,24 +92,24 @@ def scan_table(
     rules = [rule for rule in (suite.rules if suite else ())
              if (isinstance(scopes[0], Day) or not rule.needs_partition)
              and (rule.parent is None or rule.parent[0] in (parents or {}))]
-    checked = with_orphan_flags(df, [rule for rule in rules if rule.parent], parents or {})
-    group: tuple[str, ...] = ()
-    if several:
-        checked = checked.withColumn(DAY_COLUMN, F.to_date(F.col(f"`{day_column}`")))
-        group = (DAY_COLUMN,)
-    for rule in rules:
-        for name, sql in rule.derived_columns(group).items():
-            if name not in checked.columns:
-                checked = checked.selectExpr("*", f"{sql} AS `{name}`")
-
-    pass_ = _Pass(spark, checked, table, rules, watch)
-    plans = [pass_.plan(scope) for scope in scopes]
-    extra = [a._set_jvm(spark._jvm)._analyzer_jvm
-             for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
-    extra += [metric.analyzer_jvm(spark) for metric in (watch.metrics if watch else ())]
     failed_samples: dict[tuple[str, str], tuple[dict, ...]] = {}
     outcomes = []
-    with session_conf(spark, _INTERPRETED if interpreted else {}):
+    with session_conf(spark, _INTERPRETED if interpreted else {}):  # the whole pass, its counts included
+        checked = with_orphan_flags(df, [rule for rule in rules if rule.parent], parents or {})
+        group: tuple[str, ...] = ()
+        if several:
+            checked = checked.withColumn(DAY_COLUMN, F.to_date(F.col(f"`{day_column}`")))
+            group = (DAY_COLUMN,)
+        for rule in rules:
+            for name, sql in rule.derived_columns(group).items():
+                if name not in checked.columns:
+                    checked = checked.selectExpr("*", f"{sql} AS `{name}`")
+
+        pass_ = _Pass(spark, checked, table, rules, watch)
+        plans = [pass_.plan(scope) for scope in scopes]
+        extra = [a._set_jvm(spark._jvm)._analyzer_jvm
+                 for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
+        extra += [metric.analyzer_jvm(spark) for metric in (watch.metrics if watch else ())]
         aggregated = pass_.aggregate(plans, extra, grouped=several)
         for plan in plans:  # in order: a day's anomaly check reads the metrics the days before it stored
             if watch is not None:
