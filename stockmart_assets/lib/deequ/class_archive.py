@@ -8,7 +8,8 @@ test that starts Spark starts such a JVM, so they all start faster.
 
 ``python -m stockmart_assets.lib.deequ.class_archive`` (run by ``scripts/setup.sh``) writes the archive into
 the Python environment (``<prefix>/share/stockmart``), beside a stamp naming the Java and pyspark it was made
-with. ``java_options()`` offers it to a driver JVM only while that stamp still matches; the JVM also checks it
+with. ``java_options()`` offers it to a driver JVM only while that stamp still matches (and never to one given a
+Java agent or a flight recording, which JDK 17 crashes on with an archive: ``_HOOKS``); the JVM also checks it
 (its version, the jars on the class path) and, if it does not match, starts without it. Either way nothing is
 printed, and a missing or stale archive only means a slower start, never a failed one.
 """
@@ -27,6 +28,11 @@ from pathlib import Path
 _QUIET = "-Xlog:cds=off,cds+dynamic=off"
 # A stamp's prefix saying that this Java and pyspark wrote no archive here: setup does not try again until they change.
 _NONE = "none "
+# JVM options that hook class loading (a Java agent, a flight recording). JDK 17 crashes (SIGSEGV in
+# KlassFactory::check_shared_class_file_load_hook) when such a hook meets a class from a dynamic archive, so the
+# archive is not offered to a JVM that the environment gives one of them.
+_HOOKS = ("-javaagent", "-agentlib", "-agentpath", "-XX:StartFlightRecording", "-XX:+FlightRecorder")
+_ENVIRONMENT_OPTIONS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "SPARK_SUBMIT_OPTS")
 
 
 def archive_path() -> Path:
@@ -73,14 +79,20 @@ def _recorded(archive: Path) -> str:
 
 
 def java_options(base_options: str) -> str:
-    """The driver's JVM options that map the archive, or "" when there is none for this Java and pyspark."""
-    archive = archive_path()
-    current = _recorded(archive) == stamp(base_options) and archive.is_file()
-    return f"-XX:SharedArchiveFile={archive} {_QUIET}" if current else ""
+    """The driver's JVM options that map the archive, or "" when there is none for this Java and pyspark, or
+    when the JVM would hook class loading (``_HOOKS``, in ``base_options`` or the environment's JVM options)."""
+    offered = is_current(base_options) and not _hooked(base_options)
+    return f"-XX:SharedArchiveFile={archive_path()} {_QUIET}" if offered else ""
+
+
+def _hooked(base_options: str) -> bool:
+    options = " ".join([base_options, *(os.environ.get(name, "") for name in _ENVIRONMENT_OPTIONS)])
+    return any(hook in options for hook in _HOOKS)
 
 
 def is_current(base_options: str) -> bool:
-    return bool(java_options(base_options))
+    archive = archive_path()
+    return _recorded(archive) == stamp(base_options) and archive.is_file()
 
 
 def is_settled(base_options: str) -> bool:

@@ -48,6 +48,22 @@ def test_a_driver_maps_spark_classes_from_the_archive_setup_writes(archive, tmp_
     assert len(mapped) > len(loaded) // 2, f"only {len(mapped)} of {len(loaded)} classes came from the archive"
 
 
+def test_a_driver_with_a_flight_recording_or_an_agent_starts_without_the_archive(archive, tmp_path, monkeypatch):
+    """JDK 17's JVM crashes when a hook on class loading (here a flight recording, given as users give one, in
+    JAVA_TOOL_OPTIONS) meets the archive's classes: the driver must start, without the archive."""
+    stop_spark()
+    assert class_archive.build() == archive
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS)
+    recording = tmp_path / "driver.jfr"
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", f"-XX:StartFlightRecording=filename={recording}")
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS) == ""
+    assert get_spark().range(3).count() == 3
+    stop_spark()
+    assert recording.is_file(), "the recording ran"
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-Xss4m")
+    assert class_archive.java_options(DRIVER_JAVA_OPTIONS), "other options leave it offered"
+
+
 def test_an_archive_of_another_java_or_pyspark_is_not_offered(archive):
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"an archive")
