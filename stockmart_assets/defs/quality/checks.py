@@ -69,23 +69,32 @@ def _anomaly_outcome(table: LandingTable, scan: "TableScan") -> tuple[list[dict]
             [{k: a[k] for k in ("check", "constraint_message")} for a in anomalies])})
 
 
-def _store_profile(warehouse, table: LandingTable, scan: "TableScan", now: dt.datetime) -> dict:
-    """Replace the scope's profile in the mart; returns the profile's metadata for its materialization."""
+def _store_profiles(warehouse, table: LandingTable, days: Days | None, scans: list["TableScan"],
+                    now: dt.datetime) -> dict:
+    """Replace the profiles of the run's days (None: the whole table) in the mart, in one write; returns each
+    profiled scope's metadata for its materialization. A day without rows has no profile (Deequ has no
+    statistics for it), so a re-run that finds a day empty leaves none for it."""
     import pyarrow as pa
 
     from stockmart_assets.lib.warehouse.tables import COLUMN_PROFILES
     from stockmart_assets.lib.warehouse.where import Match
 
-    day = scan.scope.date if isinstance(scan.scope, Day) else None
-    data = [{"table_name": table.name, "partition_date": day, "run_time": now, "column_name": r["column"],
-             **{k: r[k] for k in ("completeness", "data_type", "spark_type")},
-             "approx_distinct": int(r["approx_distinct"]) if r["approx_distinct"] is not None else None,
-             **{k: (float(r[k]) if r[k] is not None else None) for k in ("mean", "stddev", "min", "max")}}
-            for r in scan.profile]
-    rows = pa.Table.from_pylist(data, schema=COLUMN_PROFILES.arrow_schema)
-    warehouse.replace(COLUMN_PROFILES, Match.of(table_name=table.name, partition_date=day), rows=rows)
-    return {**rows_metadata(rows, [c for c in COLUMN_PROFILES.column_names if c != "run_time"]),
-            "rows_profiled": scan.rows}
+    profiled = {}
+    for scan in scans:
+        if not scan.rows:
+            continue
+        day = scan.scope.date if isinstance(scan.scope, Day) else None
+        data = [{"table_name": table.name, "partition_date": day, "run_time": now, "column_name": r["column"],
+                 **{k: r[k] for k in ("completeness", "data_type", "spark_type")},
+                 "approx_distinct": int(r["approx_distinct"]) if r["approx_distinct"] is not None else None,
+                 **{k: (float(r[k]) if r[k] is not None else None) for k in ("mean", "stddev", "min", "max")}}
+                for r in scan.profile]
+        profiled[scan.scope] = (scan.rows, pa.Table.from_pylist(data, schema=COLUMN_PROFILES.arrow_schema))
+    rows = pa.concat_tables([t for _, t in profiled.values()]) if profiled else COLUMN_PROFILES.arrow_schema.empty_table()
+    warehouse.replace(COLUMN_PROFILES, Match.of(table_name=table.name, partition_date=days), rows=rows)
+    columns = [c for c in COLUMN_PROFILES.column_names if c != "run_time"]
+    return {scope: {**rows_metadata(scope_rows, columns), "rows_profiled": read}
+            for scope, (read, scope_rows) in profiled.items()}
 
 
 def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
@@ -145,18 +154,20 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
         run_id = context.run.run_id
         checks = ([(SUITE_CHECK, _suite_outcome)] if verify else []) + ([(ANOMALY_CHECK, _anomaly_outcome)] if watch else [])
         outcomes: dict[str, dict] = {check: {} for check, _ in checks}
+        stored: dict[str, dict] = {check: {} for check, _ in checks}
         constraints = failed = 0
         for scan in scans:
             for check, outcome_of in checks:
-                records, outcome = outcome_of(table, scan)
-                results.store(warehouse, table.name, scan.scope, check, run_id, records)
-                outcomes[check][scan.scope] = outcome
+                stored[check][scan.scope], outcomes[check][scan.scope] = outcome_of(table, scan)
                 if check == SUITE_CHECK:
-                    constraints, failed = constraints + len(records), failed + outcome["metadata"]["failed"]
-            if verify and scan.rows:  # a day without rows has no profile (Deequ has no statistics for it)
+                    constraints += len(stored[check][scan.scope])
+                    failed += outcomes[check][scan.scope]["metadata"]["failed"]
+        for check, records in stored.items():  # one write per check and table for the run's days
+            results.store(warehouse, table.name, days, check, run_id, records)
+        if verify:
+            for scope, metadata in _store_profiles(warehouse, table, days, scans, now).items():
                 context.op_execution_context.log_event(dg.AssetMaterialization(
-                    asset_key=profile_key(table), partition=scan.scope.key,
-                    metadata=_store_profile(warehouse, table, scan, now)))
+                    asset_key=profile_key(table), partition=scope.key, metadata=metadata))
         label = str(days) if days else "whole table"
         if verify:
             context.op_execution_context.log_event(dg.AssetMaterialization(

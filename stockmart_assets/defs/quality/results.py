@@ -8,10 +8,11 @@ no partition. A dimension table has one result.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import dagster as dg
 
-from stockmart_assets.lib.day import Day, Scope
+from stockmart_assets.lib.day import Day, Days, Scope
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.warehouse.tables import VERIFICATION_RESULTS
 from stockmart_assets.lib.warehouse.where import Match
@@ -21,15 +22,17 @@ ANOMALY_CHECK = "deequ_anomalies"
 RESULT_FIELDS = ("check", "check_level", "check_status", "constraint", "constraint_status", "constraint_message")
 
 
-def store(warehouse, table: str, scope: Scope, suite: str, run_id: str, records: list[dict]) -> None:
-    """Replace what ``suite`` recorded for ``table`` in ``scope`` with ``records`` (Deequ's check results)."""
+def store(warehouse, table: str, days: Days | None, suite: str, run_id: str,
+          records: Mapping[Scope, list[dict]]) -> None:
+    """Replace what ``suite`` recorded for ``table`` on the run's ``days`` (None: the whole table) with
+    ``records`` (Deequ's check results, by day), in one write: a range's days land together or not at all."""
     import pyarrow as pa
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    day = scope.date if isinstance(scope, Day) else None
-    rows = [{"table_name": table, "partition_date": day, "run_time": now, "run_id": run_id, "suite": suite,
-             **{k: r[k] for k in RESULT_FIELDS}} for r in records]
-    warehouse.replace(VERIFICATION_RESULTS, Match.of(table_name=table, partition_date=day, suite=suite),
+    rows = [{"table_name": table, "partition_date": scope.date if isinstance(scope, Day) else None, "run_time": now,
+             "run_id": run_id, "suite": suite, **{k: r[k] for k in RESULT_FIELDS}}
+            for scope, scope_records in records.items() for r in scope_records]
+    warehouse.replace(VERIFICATION_RESULTS, Match.of(table_name=table, partition_date=days, suite=suite),
                       rows=pa.Table.from_pylist(rows, schema=VERIFICATION_RESULTS.arrow_schema))
 
 

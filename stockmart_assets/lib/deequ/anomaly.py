@@ -62,57 +62,9 @@ class Watch:
     def of(cls, table: str, repository: str) -> Watch:
         return cls(repository, ANOMALY_METRICS.get(table, (ROW_COUNT,)))
 
-    def checks_of(self, spark: SparkSession, table: str, day: Day) -> tuple[list[Any], list[ConstraintResult]]:
-        """Deequ's anomaly checks of ``day`` (built as VerificationRunBuilder.addAnomalyCheck builds them) and
-        the results of metrics that have no history yet (stored as the baseline; they pass). The caller
-        computes every watched metric (``analyzer_jvm``), checked or not, to store it."""
-        from pydeequ.anomaly_detection import RelativeRateOfChangeStrategy
-        from pydeequ.repository import FileSystemMetricsRepository
-        from pydeequ.scala_utils import to_scala_map, to_scala_seq
-
-        jvm = spark._jvm
-        repository = FileSystemMetricsRepository(spark, self.repository).repository
-        this_table = to_scala_map(spark, {"table": table})
-        earlier = day.epoch_millis - 1  # Deequ's "before" bound is inclusive: only earlier partitions
-        checks, baselines = [], []
-        for metric in self.metrics:
-            analyzer = metric.analyzer_jvm(spark)
-            history = repository.load().withTagValues(this_table).before(earlier).forAnalyzers(
-                to_scala_seq(jvm, [analyzer])).get()
-            if history.isEmpty():
-                # Deequ would fail the check: "There have to be previous results in the MetricsRepository!!"
-                baselines.append(ConstraintResult(
-                    table, day.key, check=metric.description, check_level="Warning", check_status="Success",
-                    constraint="", constraint_status="Success",
-                    constraint_message=f"no earlier partition of {table} in the repository: stored as the baseline",
-                ))
-                continue
-            strategy = RelativeRateOfChangeStrategy(metric.max_rate_decrease, metric.max_rate_increase)._set_jvm(jvm)
-            # Deequ's AnomalyCheckConfig limits the history to this table's earlier partitions (other tables
-            # share the file; an older partition may be re-run).
-            config = jvm.com.amazon.deequ.AnomalyCheckConfig(
-                jvm.com.amazon.deequ.checks.CheckLevel.Warning(), metric.description, this_table,
-                jvm.scala.Option.apply(None), jvm.scala.Some(earlier),
-            )
-            checks.append(jvm.com.amazon.deequ.VerificationRunBuilderHelper.getAnomalyCheck(
-                repository, strategy._anomaly_jvm, analyzer, config))
-        return checks, baselines
-
-    def save(self, spark: SparkSession, verification: Any, table: str, day: Day) -> None:
-        """Store the day's watched metrics (only those) from Deequ's VerificationResult, replacing a re-run's."""
-        from pydeequ.repository import FileSystemMetricsRepository, ResultKey
-        from pydeequ.scala_utils import to_scala_map
-
-        computed = verification.metrics()
-        watched = {}
-        for metric in self.metrics:
-            analyzer = metric.analyzer_jvm(spark)
-            value = computed.get(analyzer)
-            if value.isDefined():
-                watched[analyzer] = value.get()
-        context = spark._jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(to_scala_map(spark, watched))
-        key = ResultKey(spark, day.epoch_millis, {"table": table, "partition": day.key})
-        FileSystemMetricsRepository(spark, self.repository).repository.save(key.resultKey, context)
+    def history(self, spark: SparkSession, table: str) -> History:
+        """``table``'s watched metrics in the repository, for one pass over its days."""
+        return History(self, spark, table)
 
     def order(self, results: list[ConstraintResult]) -> tuple[ConstraintResult, ...]:
         rank = {metric.description: i for i, metric in enumerate(self.metrics)}
@@ -121,6 +73,67 @@ class Watch:
     @property
     def checks(self) -> set[str]:
         return {metric.description for metric in self.metrics}
+
+
+class History:
+    """A table's watched metrics in Deequ's repository, for one pass: the repository, the analyzers and the
+    strategies are made once and used for each of the pass's days (each of them is several JVM calls)."""
+
+    def __init__(self, watch: Watch, spark: SparkSession, table: str):
+        from pydeequ.anomaly_detection import RelativeRateOfChangeStrategy
+        from pydeequ.scala_utils import to_scala_map
+
+        jvm = spark._jvm
+        self.watch, self.spark, self.table = watch, spark, table
+        self.repository = jvm.com.amazon.deequ.repository.fs.FileSystemMetricsRepository(
+            spark._jsparkSession, watch.repository)
+        self.this_table = to_scala_map(spark, {"table": table})
+        self.analyzers = [metric.analyzer_jvm(spark) for metric in watch.metrics]  # the pass computes these
+        self._strategies = [RelativeRateOfChangeStrategy(m.max_rate_decrease, m.max_rate_increase)._set_jvm(jvm)
+                            ._anomaly_jvm for m in watch.metrics]
+        self._warning, self._none = jvm.com.amazon.deequ.checks.CheckLevel.Warning(), jvm.scala.Option.apply(None)
+
+    def checks_of(self, day: Day) -> tuple[list[Any], list[ConstraintResult]]:
+        """Deequ's anomaly checks of ``day`` (built as VerificationRunBuilder.addAnomalyCheck builds them) and
+        the results of metrics that have no history yet (stored as the baseline; they pass)."""
+        from pydeequ.scala_utils import to_scala_seq
+
+        jvm = self.spark._jvm
+        earlier = day.epoch_millis - 1  # Deequ's "before" bound is inclusive: only earlier partitions
+        checks, baselines = [], []
+        for metric, analyzer, strategy in zip(self.watch.metrics, self.analyzers, self._strategies):
+            history = self.repository.load().withTagValues(self.this_table).before(earlier).forAnalyzers(
+                to_scala_seq(jvm, [analyzer])).get()
+            if history.isEmpty():
+                # Deequ would fail the check: "There have to be previous results in the MetricsRepository!!"
+                baselines.append(ConstraintResult(
+                    self.table, day.key, check=metric.description, check_level="Warning", check_status="Success",
+                    constraint="", constraint_status="Success",
+                    constraint_message=f"no earlier partition of {self.table} in the repository: stored as the baseline",
+                ))
+                continue
+            # Deequ's AnomalyCheckConfig limits the history to this table's earlier partitions (other tables
+            # share the file; an older partition may be re-run).
+            config = jvm.com.amazon.deequ.AnomalyCheckConfig(
+                self._warning, metric.description, self.this_table, self._none, jvm.scala.Some(earlier))
+            checks.append(jvm.com.amazon.deequ.VerificationRunBuilderHelper.getAnomalyCheck(
+                self.repository, strategy, analyzer, config))
+        return checks, baselines
+
+    def save(self, verification: Any, day: Day) -> None:
+        """Store the day's watched metrics (only those) from Deequ's VerificationResult, replacing a re-run's."""
+        from pydeequ.scala_utils import to_scala_map
+
+        jvm, computed = self.spark._jvm, verification.metrics()
+        watched = {}
+        for analyzer in self.analyzers:
+            value = computed.get(analyzer)
+            if value.isDefined():
+                watched[analyzer] = value.get()
+        context = jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(to_scala_map(self.spark, watched))
+        key = jvm.com.amazon.deequ.repository.ResultKey(
+            day.epoch_millis, to_scala_map(self.spark, {"table": self.table, "partition": day.key}))
+        self.repository.save(key, context)
 
 
 def detect_anomalies(

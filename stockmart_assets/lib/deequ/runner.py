@@ -109,15 +109,16 @@ def scan_table(
         plans = [pass_.plan(scope) for scope in scopes]
         extra = [a._set_jvm(spark._jvm)._analyzer_jvm
                  for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
-        extra += [metric.analyzer_jvm(spark) for metric in (watch.metrics if watch else ())]
+        history = watch.history(spark, table) if watch is not None else None
+        extra += history.analyzers if history else []
         aggregated = pass_.aggregate(plans, extra, grouped=several)
         for plan in plans:  # in order: a day's anomaly check reads the metrics the days before it stored
-            if watch is not None:
-                plan.anomaly_checks, plan.baselines = watch.checks_of(spark, table, plan.scope)
+            if history is not None:
+                plan.anomaly_checks, plan.baselines = history.checks_of(plan.scope)
             outcome = pass_.evaluate(plan, aggregated(plan.scope))
             outcomes.append(outcome)
-            if watch is not None and outcome.rows:
-                watch.save(spark, outcome.verification, table, plan.scope)
+            if history is not None and outcome.rows:
+                history.save(outcome.verification, plan.scope)
         failing = [(o.plan.scope, rule) for o in outcomes if o.rows for rule in o.failed_rules
                    if _resolves(checked, rule, o.plan.scope)]
         if failing:

@@ -1,7 +1,8 @@
 """Which rows of a mart table a replace or a read covers, written once for both warehouses.
 
 A run's days (``Days``: the partition column between its first and last day), a whole unpartitioned table
-(``WHOLE``), or the rows matching a key (``Match``: the quality tables, replaced per table, day and suite).
+(``WHOLE``), or the rows matching a key (``Match``: the quality tables, replaced per table, run's days and
+suite).
 Values reach the SQL text only as DATE literals of validated days and as plain identifiers: nothing from a
 file's contents.
 """
@@ -21,7 +22,7 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 @dataclass(frozen=True)
 class Match:
-    """Rows whose columns equal these values (None: IS NULL)."""
+    """Rows whose columns equal these values (None: IS NULL; ``Days``: a date within them)."""
 
     values: tuple[tuple[str, object], ...]
 
@@ -52,7 +53,10 @@ def where_sql(table: MartTable, where: Where, quote: Callable[[str], str]) -> st
     if isinstance(where, Days):
         if not table.partition_column:
             raise ValueError(f"{table.name} has no days: it is not partitioned")
-        column = quote(table.partition_column)
-        return f"{column} >= {where.first.sql} AND {column} <= {where.last.sql}"
-    return " AND ".join(f"{quote(c)} IS NULL" if v is None else f"{quote(c)} = {literal(v)}"
-                        for c, v in where.values)
+        return _within(quote(table.partition_column), where)
+    return " AND ".join(f"{quote(c)} IS NULL" if v is None else _within(quote(c), v) if isinstance(v, Days)
+                        else f"{quote(c)} = {literal(v)}" for c, v in where.values)
+
+
+def _within(column: str, days: Days) -> str:
+    return f"{column} >= {days.first.sql} AND {column} <= {days.last.sql}"
