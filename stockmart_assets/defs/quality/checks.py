@@ -90,7 +90,8 @@ def _store_profiles(warehouse, table: LandingTable, days: Days | None, scans: li
                  **{k: (float(r[k]) if r[k] is not None else None) for k in ("mean", "stddev", "min", "max")}}
                 for r in scan.profile]
         profiled[scan.scope] = (scan.rows, pa.Table.from_pylist(data, schema=COLUMN_PROFILES.arrow_schema))
-    rows = pa.concat_tables([t for _, t in profiled.values()]) if profiled else COLUMN_PROFILES.arrow_schema.empty_table()
+    tables = [scope_rows for _, scope_rows in profiled.values()]
+    rows = pa.concat_tables(tables) if tables else COLUMN_PROFILES.arrow_schema.empty_table()
     warehouse.replace(COLUMN_PROFILES, Match.of(table_name=table.name, partition_date=days), rows=rows)
     columns = [c for c in COLUMN_PROFILES.column_names if c != "run_time"]
     return {scope: {**rows_metadata(scope_rows, columns), "rows_profiled": read}

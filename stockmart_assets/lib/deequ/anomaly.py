@@ -62,10 +62,6 @@ class Watch:
     def of(cls, table: str, repository: str) -> Watch:
         return cls(repository, ANOMALY_METRICS.get(table, (ROW_COUNT,)))
 
-    def history(self, spark: SparkSession, table: str) -> History:
-        """``table``'s watched metrics in the repository, for one pass over its days."""
-        return History(self, spark, table)
-
     def order(self, results: list[ConstraintResult]) -> tuple[ConstraintResult, ...]:
         rank = {metric.description: i for i, metric in enumerate(self.metrics)}
         return tuple(sorted(results, key=lambda r: rank[r.check]))
@@ -109,7 +105,8 @@ class History:
                 baselines.append(ConstraintResult(
                     self.table, day.key, check=metric.description, check_level="Warning", check_status="Success",
                     constraint="", constraint_status="Success",
-                    constraint_message=f"no earlier partition of {self.table} in the repository: stored as the baseline",
+                    constraint_message=f"no earlier partition of {self.table} in the repository: "
+                                       "stored as the baseline",
                 ))
                 continue
             # Deequ's AnomalyCheckConfig limits the history to this table's earlier partitions (other tables

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stockmart_assets.lib.day import WHOLE, Day, Scope
-from stockmart_assets.lib.deequ.anomaly import Watch
+from stockmart_assets.lib.deequ.anomaly import History, Watch
 from stockmart_assets.lib.deequ.results import ConstraintResult, SuiteResult
 from stockmart_assets.lib.deequ.rules import ERROR, Rule
 from stockmart_assets.lib.deequ.samples import SAMPLE_SIZE, sample_rows
@@ -109,7 +109,7 @@ def scan_table(
         plans = [pass_.plan(scope) for scope in scopes]
         extra = [a._set_jvm(spark._jvm)._analyzer_jvm
                  for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
-        history = watch.history(spark, table) if watch is not None else None
+        history = History(watch, spark, table) if watch is not None else None
         extra += history.analyzers if history else []
         aggregated = pass_.aggregate(plans, extra, grouped=several)
         for plan in plans:  # in order: a day's anomaly check reads the metrics the days before it stored
