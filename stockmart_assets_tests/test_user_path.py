@@ -46,11 +46,15 @@ def _walk(walk: Walk, tmp_path: Path) -> None:
     assert walk.commands["ui"] == ".venv/bin/stockmart ui", walk.commands
 
     # 1. The main-job command on its sample, from nothing: no .venv, no .stockmart.
+    began = seoul_today()
     first = walk.main_job()
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
-    yesterday = seoul_today() - dt.timedelta(days=1)
-    days = [(yesterday - dt.timedelta(days=i)).isoformat() for i in (2, 1, 0)]
-    assert f"sample landing files for {days[0]} .. {days[-1]}" in first.stdout
+    # The sample is the three days before the service's today, read when the command wrote it: midnight in
+    # Seoul may fall while it runs.
+    written = [days for days in map(_three_days_before, (began, seoul_today()))
+               if f"sample landing files for {days[0]} .. {days[-1]}" in first.stdout]
+    assert written, first.stdout
+    days = written[0]
     assert "mart.trade" in first.stdout and "60 rows over 3 day(s)" in first.stdout, first.stdout
     assert "stop it with: .venv/bin/stockmart mysql stop" in first.stdout
     assert "DEBUG" not in first.stdout + first.stderr, "no debug event lines on the console"
@@ -124,6 +128,10 @@ def _walk(walk: Walk, tmp_path: Path) -> None:
     again = walk.main_job("main_job_again")
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
     assert "nothing changed since the last load" in again.stdout, again.stdout
+
+
+def _three_days_before(today: dt.date) -> list[str]:
+    return [(today - dt.timedelta(days=i)).isoformat() for i in (3, 2, 1)]
 
 
 def _look_at_the_ui(walk: Walk, tmp_path: Path) -> None:

@@ -79,6 +79,11 @@ def _load_transaction(con: pymysql.Connection, cur, table: LandingTable, data: R
     """One transaction for a load: it commits with stockmart's mark (``record_load``) or rolls back, an
     integrity error explained with the landing file and line it came from."""
     try:
+        # READ COMMITTED: a partition's range DELETE locks rows, not gaps. Under REPEATABLE READ it also locks
+        # the gap past its range, where a neighbouring day's rows go: two such days loading at once (a sensor's
+        # runs, a backfill's) each wait for the other's gap, a deadlock. Loads may still wait for each other
+        # (a DELETE keeps the first row past its range locked), but never in a circle.
+        cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         con.begin()
         yield
         record_load(cur, table.name, *((days.first.date, days.last.date) if days else ()))
