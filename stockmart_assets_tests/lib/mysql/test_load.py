@@ -56,7 +56,7 @@ def test_loads_of_neighbouring_days_never_deadlock(mysql_url, mysql_root, earlie
     with mysql_connect(mysql_url) as con, con.cursor() as cur:
         create_all(cur)
         cur.execute("INSERT INTO stocks (stock_id, company, ticker) VALUES (1, 'A', 'AAA'), (2, 'B', 'BBB')")
-    if loaded_before:  # a few rows: the optimizer would rather scan the whole table than use the day's index
+    if loaded_before:  # a reload: each DELETE finds its day's rows
         with MySQLResource(url=mysql_url).connect() as con:
             for day in FIRST_ID:
                 replace_partition(con, TRADE, _trades(day, 2, 3), Days.of([day]))
