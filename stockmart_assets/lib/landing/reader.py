@@ -58,7 +58,8 @@ def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.D
     files = landing_files(table, Path(landing_dir))
     for f in files:
         check_header(table, f)
-    con.execute("SET TimeZone = 'UTC'").fetchall()
+    # The table's row ids then follow each file's order (see below).
+    con.execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true").fetchall()
     options = [
         "header = true", "auto_detect = false", "delim = ','", "quote = '\"'", "escape = '\"'",
         f"columns = {columns_arg(table, numbers_as_text=True)}", "store_rejects = true",
@@ -66,15 +67,20 @@ def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.D
     ]
     if table.timestamp_format:
         options.append(f"timestampformat = '{table.timestamp_format}'")
+    first = 0  # the row id of the file's first record
     for i, f in enumerate(files):
-        # One scan per file: row_number() over a plain scan follows file order, which gives each row its
-        # record number; _number_lines turns that into the file's line.
+        # One scan per file. DuckDB appends the scan's rows in the file's order (it preserves insertion order),
+        # so a row's id, counted from the file's first, is its record's number, which number_lines turns into
+        # the file's line. Numbering the records in the scan itself (a window over it) costs a second pass.
         verb = "CREATE OR REPLACE TEMP TABLE landing AS" if i == 0 else "INSERT INTO landing"
         con.execute(
             f"{verb} SELECT *{number_casts(table)}, ?::VARCHAR AS filename, "
-            f"row_number() OVER () + 1 AS _source_line FROM read_csv(?, {', '.join(options)})",
+            f"NULL::BIGINT AS _source_line FROM read_csv(?, {', '.join(options)})",
             [str(f), str(f)],
         ).fetchall()
+        con.execute("UPDATE landing SET _source_line = rowid - $first + 2 WHERE rowid >= $first",
+                    {"first": first}).fetchall()
+        first = con.execute("SELECT count(*) FROM landing").fetchall()[0][0]
         number_lines(con, table, f)
         raise_on_rejects(con, table)
     raise_on_inexact_numbers(con, table)

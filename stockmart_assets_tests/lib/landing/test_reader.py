@@ -131,3 +131,30 @@ def landing_folder(tmp_path):
         "trade.csv": TRADE_HEADER + "1,1,1,매수,1,2024-12-26 09:00\n2,1,1,매도,2,2024-12-27 09:00\n",
         "trade_2.csv": TRADE_HEADER + "3,1,1,매수,3,2024-12-27 23:59\n4,1,1,매수,4,2024-12-28 00:00",
     })
+
+
+def test_every_row_keeps_its_line_across_files_of_many_row_groups(tmp_path):
+    """Files large enough to be read in parallel, in several parts: every row still carries the line it is on
+    in its own file, and a duplicate deep in the second file is named at its line and its first occurrence's."""
+    from stockmart_assets.lib.landing.generator import generate
+
+    per_day = 250_000  # about two of DuckDB's row groups per file
+    generate(tmp_path, customers=5, days=2, trades_per_day=per_day, bars=False, split_trades_by_day=True)
+    first, second = sorted(tmp_path.glob("trade_*.csv"))
+    rows = read_landing(TRADE, tmp_path)
+    for path in (first, second):
+        mine = rows.filter(rows["_source_file"].to_numpy(zero_copy_only=False) == str(path))
+        # The generator numbers orders 1.. in file order, one a line after the header: line = order id + 1 - the
+        # orders of the files before.
+        offsets = {line - order for order, line in zip(mine["order_id"].to_pylist(), mine["_source_line"].to_pylist())}
+        assert mine.num_rows == per_day and offsets == {1 - (0 if path == first else per_day)}, (path, offsets)
+
+    lines = second.read_text(encoding="utf-8").splitlines(keepends=True)
+    late = 200_001  # the second file's line of order per_day + 200_000; it takes order 150_000's id
+    lines[late - 1] = lines[late - 1].replace(f"{per_day + late - 1},", "150000,", 1)
+    second.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(LandingFileError) as e:
+        read_landing(TRADE, tmp_path)
+    [problem] = e.value.problems
+    assert (problem.file, problem.line, problem.column) == (str(second), late, "order_id"), problem
+    assert f"also on {first} line 150001" in problem.message, problem.message
