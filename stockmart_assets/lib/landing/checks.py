@@ -76,8 +76,7 @@ def raise_on_inexact_numbers(con: duckdb.DuckDBPyConnection, table: LandingTable
             f"WHEN NOT regexp_full_match({text}, '{exact}') THEN 'it has more decimal places than "
             f"{c.type} keeps (it would be rounded)' ELSE 'out of range' END FROM landing WHERE {text} IS NOT NULL"
         )
-    if checks:
-        _raise_found(con, checks)
+    _raise_found(con, checks)
 
 
 def _raise_found(con: duckdb.DuckDBPyConnection, checks: list[str]) -> None:
@@ -117,6 +116,5 @@ def raise_on_rule_breaks(con: duckdb.DuckDBPyConnection, table: LandingTable) ->
             f"row_number() OVER w AS n FROM landing WINDOW w AS (PARTITION BY {key} ORDER BY filename, _source_line)"
             f") WHERE n > 1"
         )
-    if checks:
-        _raise_found(con, checks)
+    _raise_found(con, checks)
 
