@@ -181,6 +181,9 @@ CASES = [
     Case("stock price: hour 25", "stock_price",
          {BARS: append(BARS, "3,2024-12-27 25:00:00+00:00,255.6,255.7,255.5,255.6,1000,Apple,AAPL")},
          Rejected(BARS, 5, "ts", 'Could not convert string "2024-12-27 25:00:00+00:00"')),
+    Case("stock price: 'nan' and 'inf' where prices go (DuckDB reads them as numbers, MySQL refuses them)",
+         "stock_price", {BARS: append(BARS, "3,2024-12-27 21:00:00+00:00,nan,inf,255.5,255.6,1000,Apple,AAPL")},
+         Rejected(BARS, 5, "close", "value nan is not a finite number", problems=2)),
     # --- empty, header only -----------------------------------------------------------------------------------
     Case("trade: an empty file (0 bytes)", "trade", {TRADE: ""},
          Rejected(TRADE, 1, "주문id", "file is empty: expected the header line 주문id,고객id,주식,거래종류,주문량,주문일시")),
@@ -258,7 +261,8 @@ def test_the_corpus_covers_every_kind_of_bad_input():
     assert len(CASES) >= 25 and len({c.id for c in CASES}) == len(CASES)
     assert {c.table for c in CASES} == set(TABLES)
     kinds = ["CP949", "UTF-16", "BOM", "CR only", "missing", "extra", "swapped", "semicolons", "index", "too few",
-             "too many", "text where", "fractional", "thousands", "February", "hour 25", "empty file", "header-only",
+             "too many", "text where", "nan", "fractional", "thousands", "February", "hour 25", "empty file",
+             "header-only",
              "repeated", "without", "blank lines", "unknown", "zero", "negative", "before the partitions",
              "longer than", "101-character", "3 MB", "quote", "SQL-looking"]
     missing = [k for k in kinds if not any(k in c.id for c in CASES)]
@@ -321,29 +325,70 @@ def test_semantic_failure_parses_with_every_row(case, tmp_path):
         assert bad["_source_line"] == case.expect.line
 
 
+def sensor_ticks(instance: dg.DagsterInstance, landing: Path):
+    """A function that evaluates the landing sensor once, on ``landing``, from a cursor."""
+    resource = LandingResource(path=str(landing))
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        return landing_files(dg.build_sensor_context(instance=instance, cursor=cursor,
+                                                     resources={"landing": resource}, definitions=defs))
+    return tick
+
+
 def test_dates_outside_the_partitions_are_reported_by_the_sensor(tmp_path, capfd):
     [case] = of(OutsidePartitions)
     landing = landing_for(case, tmp_path / "landing")
     instance = dg.DagsterInstance.ephemeral()
-    resource = LandingResource(path=str(landing))
-
-    def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"landing": resource},
-                                          definitions=defs)
-        result = landing_files(context)
-        return result.run_requests or [], result.cursor
-
-    requests, cursor = tick(None)
-    assert [r.job_name for r in requests] == ["dimensions"]
+    tick = sensor_ticks(instance, landing)
+    first = tick(None)
+    assert [r.job_name for r in first.run_requests] == ["dimensions"]
     record_loaded(instance, landing, "dimensions")
     capfd.readouterr()
-    requests, _ = tick(cursor)
+    requests = tick(first.cursor).run_requests
     log = capfd.readouterr().err  # the sensor's log (Dagster's own handler writes to stderr)
     assert [r.partition_key_range for r in requests] == [dg.PartitionKeyRange(DAYS[0], DAYS[-1])], (
         "the good days still run")
     assert f"outside the daily partitions ({START_DATE} to today)" in log, log
     for day in case.expect.days:
         assert f"{day} (trade.csv)" in log, log
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(seed(TRADE).replace(",", ";"), id="semicolons"),
+    pytest.param(drop_field(seed(TRADE), 5), id="no date column"),
+    pytest.param(seed(TRADE).replace("2024-12-", "12/").replace("12/26", "12/26/2024"), id="dates in another format"),
+])
+def test_a_new_file_no_day_can_be_read_from_holds_the_days_back_and_is_named(content, tmp_path, capfd):
+    """A fact file whose rows give no day is opened by no day's run: it is validated on its own and named at its
+    line and column, by the sensor (which runs no day: every run of the table would read it) and by `stockmart
+    run` (exit code 4). A header-only file is no problem."""
+    from stockmart_assets.lib.landing.units import scan_landing, unplaced, unplaced_problems
+
+    landing = write_landing(tmp_path / "landing", {**SEED_FILES, "trade_new.csv": content,
+                                                   "trade_empty.csv": seed(TRADE).split("\n")[0] + "\n"})
+    versions, days = scan_landing(landing)
+    assert unplaced(versions, days) == {"trade": ["trade_empty.csv", "trade_new.csv"]}
+    problem = unplaced_problems(landing, unplaced(versions, days))
+    assert problem is not None and {p.file for p in problem.problems} == {str(landing / "trade_new.csv")}, problem
+    assert f"{landing / 'trade_new.csv'}, line " in str(problem)
+
+    instance = dg.DagsterInstance.ephemeral()
+    tick = sensor_ticks(instance, landing)
+    capfd.readouterr()
+    result = tick(None)
+    assert [r.job_name for r in result.run_requests] == ["dimensions"]
+    log = capfd.readouterr().err  # the sensor's log (Dagster's own handler writes to stderr)
+    assert "trade_new.csv is not loaded: no day can be read from it" in log, log
+    assert f"{landing / 'trade_new.csv'}, line " in log, log
+    record_loaded(instance, landing, "dimensions")
+    result = tick(result.cursor)
+    assert not result.run_requests, "no day runs while a file of its table cannot be read"
+    assert "trade_new.csv" in result.skip_reason.skip_message, result.skip_reason
+    result = tick(result.cursor)  # the file is read once per version: the next tick still holds the days back
+    assert not result.run_requests and "trade_new.csv" in result.skip_reason.skip_message
+    (landing / "trade_new.csv").unlink()
+    result = tick(result.cursor)
+    assert [r.partition_key_range for r in result.run_requests] == [dg.PartitionKeyRange(DAYS[0], DAYS[-1])]
 
 
 # --- slow: MariaDB, Spark + Deequ, the DuckDB mart ------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from stockmart_assets.definitions import defs
 from stockmart_assets.defs.raw.resources import LandingResource
 from stockmart_assets.defs.orchestration.sensors import landing_files
-from stockmart_assets_tests.conftest import table_state
+from stockmart_assets_tests.conftest import mysql_connect, table_state
 
 pytestmark = pytest.mark.mysql
 
@@ -87,3 +87,62 @@ def test_run_loads_only_what_changed_and_says_what_it_did(tmp_path, mysql_url):
     assert spark_starts(third) == 1
     runs = instance.get_run_records()
     assert len(runs) == 3 and runs[0].dagster_run.tags["dagster/asset_partition_range_start"] == days[1]
+
+    # A new trade file no day can be read from (another delimiter) stops the command, named at its line and
+    # column; no run starts. Once it is fixed, its day loads.
+    bad = landing / "trade_semicolons.csv"
+    bad.write_text("주문id;고객id;주식;거래종류;주문량;주문일시\n"
+                   f"9002;1;2;매수;3;{days[1]} 11:00\n", encoding="utf-8")
+    refused = stockmart(env, "run")
+    assert refused.returncode == 4, refused.stdout[-3000:] + refused.stderr[-3000:]
+    assert f"{bad}, line 1, column" in refused.stderr and "nothing loaded" in refused.stderr, refused.stderr
+    assert len(instance.get_run_records()) == 3 and spark_starts(refused) == 0
+    bad.write_text(bad.read_text(encoding="utf-8").replace(";", ","), encoding="utf-8")
+    fixed = stockmart(env, "run")
+    assert fixed.returncode == 0 and f"to load: {days[1]} (changed)" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert table_state(mysql_url)["trade"][0] == 62
+
+    # An order whose date is corrected to the day before: both days load again (the file no longer holds the one,
+    # and now holds the other), and the order moves.
+    moved = (landing / "trade_extra.csv").read_text(encoding="utf-8").replace(days[1], days[0])
+    (landing / "trade_extra.csv").write_text(moved, encoding="utf-8")
+    again = stockmart(env, "run")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"to load: {days[0]} (changed); {days[1]} (changed)" in again.stdout, again.stdout
+    with mysql_connect(mysql_url) as con, con.cursor() as cur:
+        cur.execute("SELECT DATE(order_datetime) FROM trade WHERE order_id = 9001")
+        assert cur.fetchall() == ((dt.date.fromisoformat(days[0]),),)
+    assert table_state(mysql_url)["trade"][0] == 62
+
+
+
+def test_days_no_landing_file_holds_any_more_are_named(tmp_path):
+    """A day loaded with rows that no landing file touches now (its file removed, its dates corrected) is named;
+    a day run without rows (a weekend inside a backfill) is not."""
+    from stockmart_assets.cli.run import _days_without_files
+    from stockmart_assets.lib.landing.units import landing_units
+
+    instance = dg.DagsterInstance.ephemeral()
+    for table, day, rows in [("trade", "2024-12-26", 5), ("trade", "2024-12-27", 3), ("stock_price", "2024-12-28", 2),
+                             ("trade", "2024-12-29", 0)]:
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            dg.AssetKey(["raw", table]), partition=day, metadata={"dagster/row_count": rows}))
+    units = landing_units({"trade.csv": ("trade", "1:10")}, {"trade.csv": ["2024-12-26"]})
+    assert _days_without_files(instance, units) == ["2024-12-27", "2024-12-28"]
+    assert _days_without_files(instance, landing_units({}, {})) == ["2024-12-26", "2024-12-27", "2024-12-28"]
+
+
+def test_a_runs_console_prints_an_errors_message_without_its_stack_trace(capfd):
+    """`stockmart run` prints Dagster's console log; an error there is its message (the UI keeps the frames)."""
+    from dagster._utils.log import create_console_logger
+
+    from stockmart_assets.cli.run import _brief_console
+
+    message = ("STEP_FAILURE - Execution of step failed.\n\nFailure: 1 problem(s) in landing files:\n"
+               "  - trade.csv, line 62, column 'quantity': not a number\n\nStack Trace:\n  File \"x.py\", line 1\n")
+    with _brief_console():
+        create_console_logger("brief", "INFO").error(message)
+    create_console_logger("full", "INFO").error(message)  # outside the block, Dagster's logger as it is
+    brief, full = capfd.readouterr().err.split("STEP_FAILURE")[1:]
+    assert "line 62, column 'quantity'" in brief and "Stack Trace" not in brief and 'File "x.py"' not in brief
+    assert "Stack Trace" in full

@@ -13,6 +13,7 @@ from stockmart_assets.cli.home import command, dagster_home, instance, local_ser
 
 NO_LANDING_FILES = 2
 RUNS_IN_PROGRESS = 3
+BAD_LANDING_FILE = 4
 
 
 def write_sample(landing: Path, args) -> None:
@@ -35,7 +36,8 @@ def write_sample(landing: Path, args) -> None:
 
 
 def cmd_run(args) -> int:
-    from stockmart_assets.lib.landing.units import landing_units, scan_landing
+    from stockmart_assets.lib.landing.scan import unmatched_csv_files
+    from stockmart_assets.lib.landing.units import landing_units, scan_landing, unplaced, unplaced_problems
     from stockmart_assets.lib.partitions_start import record_partitions_start
     from stockmart_assets.lib.paths import landing_dir
 
@@ -50,6 +52,13 @@ def cmd_run(args) -> int:
               f"STOCKMART_LANDING_DIR at them, or write a generated sample with `{command('run', '--sample')}`",
               file=sys.stderr)
         return NO_LANDING_FILES
+    if ignored := unmatched_csv_files(landing, versions):
+        print(f"not read (no landing file is named so; see the README's landing contract): "
+              f"{', '.join(ignored[:10])}{' ...' if len(ignored) > 10 else ''}")
+    if problems := unplaced_problems(landing, unplaced(versions, days)):
+        # Every run of their table reads them: no day can load until they are fixed (or moved away).
+        print(f"nothing loaded: landing files that no day can be read from.\n{problems}", file=sys.stderr)
+        return BAD_LANDING_FILE
     units = landing_units(versions, days)
     # Whatever the landing holds, the local MariaDB is needed below: it starts now, beside Dagster's.
     mysql = _in_background(_ensure_local_mysql)
@@ -99,6 +108,9 @@ def _load(found, units, versions, days, started: float, mysql: Future, spark: Ex
     from stockmart_assets.partitions import partition_bounds
 
     graph = defs.resolve_asset_graph()
+    if gone := _days_without_files(found, units):
+        print(f"{len(gone)} day(s) loaded earlier are in no landing file now; their rows stay in MySQL and the mart "
+              f"(a loaded day is never emptied): {', '.join(gone[:10])}{' ...' if len(gone) > 10 else ''}")
     states = ledger.unit_states(found, graph, ledger.job_assets(graph, [jobs.dimensions_job, jobs.daily_job]), units)
     todo = [u for u in units if states[u] != ledger.LOADED]
     first, last = partition_bounds()
@@ -133,6 +145,26 @@ def _load(found, units, versions, days, started: float, mysql: Future, spark: Ex
     return 0 if ok else 1
 
 
+def _days_without_files(found, units) -> list[str]:
+    """The days a raw fact asset has materialized that no landing file touches now (a file removed, or a
+    date corrected)."""
+    import dagster as dg
+
+    from stockmart_assets.lib.landing.contract import FACT_TABLES
+
+    touched = {u.day.key for u in units if u.day}
+    gone = set()
+    for table in FACT_TABLES:
+        key = dg.AssetKey(["raw", table])
+        if days := found.get_materialized_partitions(key) - touched:  # usually none: the rest is not asked
+            ids = found.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION, days)
+            records = found.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, storage_ids=list(ids.values())), limit=len(ids)).records
+            gone |= {r.partition_key for r in records  # a day run with no rows (a weekend in a backfill) held none
+                     if getattr(r.asset_materialization.metadata.get("dagster/row_count"), "value", 0)}
+    return sorted(gone)
+
+
 def _ensure_local_mysql() -> None:
     """The throwaway MariaDB, installed if missing and started, unless STOCKMART_MYSQL_URL names a server."""
     if not os.getenv("STOCKMART_MYSQL_URL"):
@@ -148,12 +180,39 @@ def _execute(defs, found, job_name: str, tags: dict, label: str):
 
     begun = time.monotonic()
     print(f"{job_name} {label}: running")
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=found, raise_on_error=False, tags={**tags, RUNNER_PID_TAG: str(os.getpid())},
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+    with _brief_console():
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=found, raise_on_error=False, tags={**tags, RUNNER_PID_TAG: str(os.getpid())},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
     outcome = "ok" if result.success else f"FAILED (run {result.run_id}: see `{command('ui')}`)"
     print(f"{job_name} {label}: {outcome} in {time.monotonic() - begun:.0f} s")
     return result
+
+
+@contextmanager
+def _brief_console() -> Iterator[None]:
+    """Dagster's console logger, made while the block runs, prints an error's message without its stack traces
+    (the run's event log, in the UI, keeps them): a bad landing line is read in one place, not found in three
+    screens of frames. Dagster makes that logger with the class ``logging.getLoggerClass()`` gives."""
+    import logging
+
+    class Brief(logging.Logger):
+        def __init__(self, name: str, level: int | str = logging.NOTSET):
+            super().__init__(name, level)
+            self.addFilter(_without_stack_trace)
+
+    before = logging.getLoggerClass()
+    logging.setLoggerClass(Brief)
+    try:
+        yield
+    finally:
+        logging.setLoggerClass(before)
+
+
+def _without_stack_trace(record) -> bool:
+    if isinstance(record.msg, str) and (cut := record.msg.find("\n\nStack Trace:")) >= 0:
+        record.msg = record.msg[:cut] + "\n"
+    return True
 
 
 def _runs_in_progress(found) -> list[str]:

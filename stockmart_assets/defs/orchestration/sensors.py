@@ -5,7 +5,9 @@
   counts as loaded here too, so nothing runs twice. Run keys carry the landing versions, so a version whose
   run failed is not retried by the sensor (fix the file, or `stockmart run` retries it). The cursor caches
   the days each file touches and the units already found loaded, so a tick reads just new or changed files
-  and asks the instance about just the units that changed or are not loaded yet.
+  and asks the instance about just the units that changed or are not loaded yet. A fact file no day can be read
+  from (a missing column, another delimiter) is reported in the tick's log and holds the days back, as
+  `stockmart run` does.
 """
 
 import json
@@ -40,12 +42,16 @@ def landing_files(context: dg.SensorEvaluationContext, landing: LandingResource)
         batch = [p for p in unread[:MAX_FILES_PER_TICK] if versions[p][0] == table]
         for path, days in days_touched(TABLES[table], landing.path, batch).items():
             known[path] = [versions[path][1], days]
+            if not days and (problem := landing_units.unplaced_problems(landing.path, {table: [path]})):
+                context.log.warning(f"{path} is not loaded: no day can be read from it.\n{problem}")
+                known[path].append(str(problem))  # kept with the file's version: read again only once changed
     known = {p: v for p, v in known.items() if p in versions}
     if len(unread) > MAX_FILES_PER_TICK:
         return dg.SensorResult(cursor=json.dumps({"files": known, "loaded": loaded}), skip_reason=(
             f"read {MAX_FILES_PER_TICK} of {len(unread)} new landing files; runs wait until all are read"))
-
-    days_by_file = {p: days for p, (_, days) in known.items()}
+    # Every run of their table reads them (and would fail): no day runs until they are fixed or moved away.
+    unreadable = sorted(p for p, v in known.items() if len(v) > 2)
+    days_by_file = {p: v[1] for p, v in known.items()}
     units = landing_units.landing_units(versions, days_by_file)
     repo = context.repository_def
     asked = [u for u in units if loaded.get(u.label) != u.version or u.day is None]
@@ -69,6 +75,9 @@ def landing_files(context: dg.SensorEvaluationContext, landing: LandingResource)
         waiting = f"{len(days)} day(s) wait for the dimension exports to load" if days else ""
         return dg.SensorResult(run_requests=requests, cursor=cursor,
                                skip_reason=None if requests else waiting or "dimension exports are loading")
+    if unreadable:
+        return dg.SensorResult(run_requests=requests, cursor=cursor, skip_reason=None if requests else (
+            f"no day runs until these landing files can be read (see the tick's log): {', '.join(unreadable[:10])}"))
     for block in landing_units.day_blocks(days):
         version = version_digest((u.label, u.version) for u in block)
         label = block[0].label + (f"..{block[-1].label}" if len(block) > 1 else "")

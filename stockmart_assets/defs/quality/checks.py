@@ -50,10 +50,16 @@ def _suite_outcome(table: LandingTable, scan: "TableScan") -> tuple[list[dict], 
     failures = [r for r in records if r["constraint_status"] != "Success" and r["check_level"] == "Error"]
     return records, dict(
         passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
-        description=(f"{len(failures)} of {len(records)} constraints failed: " + failures[0]["check"]
+        description=(f"{len(failures)} of {len(records)} constraints failed: " + _named(failures)
                      if failures else f"all {len(records)} constraints passed"),
         metadata={"rows_checked": scan.rows, "constraints": len(records), "failed": len(failures),
                   **(results.failure_metadata(failures) if failures else {})})
+
+
+def _named(failures: list[dict], at_most: int = 5) -> str:
+    """The failed rules, by their descriptions (the first few)."""
+    names = [f["check"] for f in failures[:at_most]]
+    return "; ".join(names) + (f"; and {len(failures) - at_most} more" if len(failures) > at_most else "")
 
 
 def _anomaly_outcome(table: LandingTable, scan: "TableScan") -> tuple[list[dict], dict]:

@@ -84,18 +84,25 @@ def _raise_found(con: duckdb.DuckDBPyConnection, checks: list[str]) -> None:
     union = " UNION ALL ".join(f"({q})" for q in checks)
     total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
     if total:
-        rows = con.execute(f"SELECT * FROM ({union}) ORDER BY 1, 2 LIMIT {MAX_REPORTED_PROBLEMS}").fetchall()
+        rows = con.execute(f"SELECT * FROM ({union}) ORDER BY 1, 2, 3 LIMIT {MAX_REPORTED_PROBLEMS}").fetchall()
         raise LandingFileError([Problem(f, int(line), col, msg) for f, line, col, msg in rows], total)
 
 
 def raise_on_rule_breaks(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
-    """Required values, field lengths and duplicate keys: what a typed parse alone does not catch."""
+    """Required values, finite numbers, field lengths and duplicate keys: what a typed parse alone does not
+    catch."""
     checks: list[str] = []
     for c in table.columns:
         if c.required or c.name in table.key:
             checks.append(
                 f"SELECT filename, _source_line, '{c.name}', 'value is required' FROM landing "
                 f"WHERE {c.name} IS NULL"
+            )
+        if c.type in ("DOUBLE", "FLOAT", "REAL"):
+            # DuckDB reads 'nan', 'inf' and 'infinity' as numbers; MySQL has no such DOUBLE, and no price is one.
+            checks.append(
+                f"SELECT filename, _source_line, '{c.name}', 'value ' || {c.name} || ' is not a finite number' "
+                f"FROM landing WHERE NOT isfinite({c.name})"
             )
         if c.max_length:
             checks.append(

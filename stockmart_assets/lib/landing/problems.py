@@ -26,7 +26,7 @@ class LandingFileError(ValueError):
 
     def __init__(self, problems: list[Problem], total: int | None = None):
         self.problems = problems
-        total = total if total is not None else len(problems)
+        self.total = total = total if total is not None else len(problems)
         shown = "\n".join(f"  - {p}" for p in problems[:MAX_REPORTED_PROBLEMS])
         more = f"\n  ... and {total - MAX_REPORTED_PROBLEMS} more" if total > MAX_REPORTED_PROBLEMS else ""
         super().__init__(f"{total} problem(s) in landing files:\n{shown}{more}")

@@ -24,6 +24,7 @@ from stockmart_assets.lib.landing.checks import (
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.landing.header import check_header
 from stockmart_assets.lib.landing.lines import number_lines
+from stockmart_assets.lib.landing.problems import LandingFileError
 from stockmart_assets.lib.scratch import scratch
 
 if TYPE_CHECKING:
@@ -52,12 +53,19 @@ def columns_arg(table: LandingTable, numbers_as_text: bool = False) -> str:
     return "{" + ", ".join(f"'{name}': '{typ}'" for name, typ in cols) + "}"
 
 
-def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.DuckDBPyConnection) -> None:
-    """Validate every file of ``table`` into ``con``'s temporary table ``landing``, or raise
+def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.DuckDBPyConnection,
+                     files: list[Path] | None = None) -> None:
+    """Validate every file of ``table`` (or only ``files``) into ``con``'s temporary table ``landing``, or raise
     ``LandingFileError`` naming each problem's file, line and column (see the module)."""
-    files = landing_files(table, Path(landing_dir))
+    files = landing_files(table, Path(landing_dir)) if files is None else files
+    problems = []  # every file's header first: a user fixing them learns of all at once
     for f in files:
-        check_header(table, f)
+        try:
+            check_header(table, f)
+        except LandingFileError as e:
+            problems += e.problems
+    if problems:
+        raise LandingFileError(problems)
     # The table's row ids then follow each file's order (see below).
     con.execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true").fetchall()
     options = [

@@ -51,6 +51,21 @@ def file_versions(landing_dir: Path | str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def unmatched_csv_files(landing_dir: Path | str, versions: dict[str, tuple[str, str]]) -> list[str]:
+    """CSV files in the folders the contract's globs name that no glob matches (``Trade.csv``, ``trades.csv``,
+    ``customer.CSV``): not read, so worth a word to whoever put them there."""
+    folders = {pattern.rpartition("/")[0] for table in TABLES.values() for pattern in table.globs}
+    found = []
+    for folder in sorted(folders):
+        try:
+            with os.scandir(os.path.join(str(landing_dir), folder) if folder else str(landing_dir)) as entries:
+                names = [e.name for e in entries if e.name.lower().endswith(".csv") and e.is_file()]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        found += [p for name in sorted(names) if (p := f"{folder}/{name}" if folder else name) not in versions]
+    return found
+
+
 def days_touched(table: LandingTable, landing_dir: Path | str, files: list[str]) -> dict[str, list[str]]:
     """Daily partition keys each file touches (by its partition column; unreadable values are skipped here:
     the run itself reports them with file, line and column)."""

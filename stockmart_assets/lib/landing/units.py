@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stockmart_assets.lib.day import Day
 from stockmart_assets.lib.landing.contract import DIMENSION_TABLES, FACT_TABLES, TABLES
+from stockmart_assets.lib.landing.problems import LandingFileError, Problem
 from stockmart_assets.lib.landing.scan import days_touched, file_versions, partition_versions, version_digest
 
 DIMENSIONS_JOB, DAILY_JOB = "dimensions", "daily_partition"
@@ -54,6 +55,34 @@ def scan_landing(landing: Path | str) -> tuple[dict[str, tuple[str, str]], dict[
         files = [p for p, (t, _) in versions.items() if t == table]
         days.update(days_touched(TABLES[table], landing, files))
     return versions, days
+
+
+def unplaced(versions: dict[str, tuple[str, str]], days_by_file: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Fact files that touch no day, by table: header-only files, and files none of whose rows can be read (a
+    missing column, another delimiter, dates in another format: the scan skips what it cannot read, see
+    ``scan.days_touched``), which no day's run would otherwise open."""
+    found: dict[str, list[str]] = {}
+    for path, (table, _) in sorted(versions.items()):
+        if TABLES[table].partition_column and not days_by_file.get(path):
+            found.setdefault(table, []).append(path)
+    return found
+
+
+def unplaced_problems(landing: Path | str, files: dict[str, list[str]]) -> LandingFileError | None:
+    """What is wrong with ``unplaced`` files, each at its file, line and column; None when they are only
+    header-only exports (a day without rows)."""
+    from stockmart_assets.lib.landing.reader import validate_landing
+    from stockmart_assets.lib.scratch import scratch
+
+    problems: list[Problem] = []
+    total = 0
+    for table, paths in files.items():
+        with scratch() as con:
+            try:
+                validate_landing(TABLES[table], landing, con, [Path(landing) / p for p in paths])
+            except LandingFileError as e:
+                problems, total = problems + e.problems, total + e.total
+    return LandingFileError(problems, total) if problems else None
 
 
 def outside(units: Iterable[Unit], first: Day, last: Day,

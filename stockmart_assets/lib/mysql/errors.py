@@ -7,6 +7,7 @@ orphan row (the rows carry them from the reader).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -38,7 +39,8 @@ def check_complete(con, cur, table: LandingTable, data: pa.Table | ds.Dataset, l
     warnings = _warnings(cur)
     if loaded == rows and not warnings:
         return
-    detail = _explain_skips(con, table, data)
+    detail = "\n".join(d for d in (_explain_skips(con, table, data), _explain_duplicates(con, table, data, warnings))
+                       if d)
     raise DataLoadError(
         f"mysql.{table.name}: {rows - loaded} of {rows} rows were refused or altered; "
         "the transaction was rolled back and the table is unchanged.\n"
@@ -54,6 +56,34 @@ def explain_integrity(con, table: LandingTable, data: pa.Table | ds.Dataset, err
                 f"({error.args[1]}); the table is unchanged")
     detail = _explain_skips(con, table, data)
     return f"mysql.{table.name}: {error.args[-1]}; the table is unchanged" + (("\n" + detail) if detail else "")
+
+
+# MariaDB: Duplicate entry '105' for key 'PRIMARY'; MySQL 8: ... for key 'trade.PRIMARY'.
+_DUPLICATE = re.compile(r"Duplicate entry '(.*)' for key '(?:[^']*\.)?PRIMARY'")
+
+
+def _explain_duplicates(con, table: LandingTable, data: pa.Table | ds.Dataset, warnings: list[str]) -> str:
+    """Point at the landing lines whose key MySQL holds on a day the load does not replace (a row that moved
+    to another day: its old day still holds it). Only for a one-column key, which the warning quotes whole."""
+    keys = [m.group(1) for w in warnings if (m := _DUPLICATE.search(w))]
+    if not keys or len(table.key) != 1 or not table.partition_column or SOURCE_FILE not in data.schema.names:
+        return ""
+    key, day = table.key[0], table.partition_column
+    with con.cursor() as cur:
+        marks = ", ".join(["%s"] * len(keys))
+        cur.execute(f"SELECT {q(key)}, {q(day)} FROM {q(table.name)} WHERE {q(key)} IN ({marks})", keys)
+        held = {str(k): when for k, when in cur.fetchall()}
+    if not held:
+        return ""
+    with scratch() as db:
+        db.register("data", data)
+        db.register("held", pa.table({"k": pa.array(list(held), type=pa.string())}))
+        rows = db.execute(f"SELECT {SOURCE_FILE}, {SOURCE_LINE}, CAST({key} AS VARCHAR) FROM data "
+                          f"WHERE CAST({key} AS VARCHAR) IN (SELECT k FROM held) ORDER BY 1, 2 LIMIT 10").fetchall()
+    return "\n".join(
+        f"  - {f}, line {line}, column '{key}': {value} is already in mysql.{table.name} on {held[value]:%Y-%m-%d}, "
+        "a day this run does not load (did the row move to another day? That day keeps it until it is loaded "
+        "again or the row is deleted there)" for f, line, value in rows)
 
 
 def _explain_skips(con, table: LandingTable, data: pa.Table | ds.Dataset) -> str:

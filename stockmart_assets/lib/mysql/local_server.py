@@ -190,11 +190,18 @@ class LocalMariaDB:
         if not install_db:
             raise LocalServerError("mariadb-install-db not found: install Debian's mariadb-server")
         self.datadir.mkdir(parents=True, exist_ok=True)
-        args = [install_db, "--no-defaults", f"--datadir={self.datadir}", "--skip-test-db",
-                "--auth-root-authentication-method=socket"]
-        if os.geteuid() == 0:
-            args.append("--user=root")
-        done = subprocess.run(args, capture_output=True, text=True)
+        with tempfile.TemporaryDirectory(prefix="stockmart-mariadb-") as tmp:
+            datadir = self.datadir
+            if any(c.isspace() for c in str(datadir)):
+                # The installer's shell script splits its --datadir at spaces (its chown fails): it is given a
+                # link to the folder from a path without any.
+                datadir = Path(tmp) / "data"
+                datadir.symlink_to(self.datadir, target_is_directory=True)
+            args = [install_db, "--no-defaults", f"--datadir={datadir}", "--skip-test-db",
+                    "--auth-root-authentication-method=socket"]
+            if os.geteuid() == 0:
+                args.append("--user=root")
+            done = subprocess.run(args, capture_output=True, text=True)
         if done.returncode:
             raise LocalServerError(f"mariadb-install-db failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 

@@ -105,6 +105,27 @@ def test_broken_foreign_key_is_rolled_back_and_points_at_the_line(seed_landing, 
     assert table_state(mysql_url) == before
 
 
+def test_an_order_moved_to_a_day_not_loaded_again_is_named_with_the_day_that_holds_it(seed_landing, tmp_path,
+                                                                                        mysql_url):
+    """Order 104 was loaded on 2024-12-27; its corrected row says 2024-12-28. Loading 2024-12-28 alone would
+    give MySQL the key twice: refused, naming the landing line and the day MySQL holds the order on."""
+    load_all(seed_landing, tmp_path, DATES)
+    before = table_state(mysql_url)
+    trades = (seed_landing / "trade.csv").read_text(encoding="utf-8")
+    (seed_landing / "trade.csv").write_text(trades.replace("2024-12-27 14:22", "2024-12-28 14:22"), encoding="utf-8")
+    result = materialize(seed_landing, tmp_path, LOAD_FACTS, "2024-12-28", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert ("trade.csv, line 5, column 'order_id': 104 is already in mysql.trade on 2024-12-27, a day this run "
+            "does not load") in failure, failure
+    assert table_state(mysql_url) == before
+    # Loading both days moves it.
+    assert materialize(seed_landing, tmp_path, LOAD_FACTS, "2024-12-27").success
+    assert materialize(seed_landing, tmp_path, LOAD_FACTS, "2024-12-28").success
+    assert query(mysql_url, "SELECT DATE(order_datetime) FROM trade WHERE order_id = 104") == (
+        (dt.date(2024, 12, 28),),)
+
+
 def test_removing_a_referenced_customer_is_refused(seed_landing, tmp_path, mysql_url):
     load_all(seed_landing, tmp_path, DATES)
     before = table_state(mysql_url)

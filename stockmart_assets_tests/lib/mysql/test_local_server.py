@@ -39,3 +39,15 @@ def test_a_folder_too_deep_for_a_unix_socket_still_gets_a_server(tmp_path, mysql
             assert cur.fetchone() == (1,)
     finally:
         assert server.stop()
+
+
+def test_a_folder_with_spaces_and_hangul_gets_a_server(tmp_path, mysql_server):
+    """STOCKMART_HOME may be any folder a user has ("My Data", a Korean name): the installer gets none of it wrong."""
+    server = LocalMariaDB(tmp_path / "내 폴더 (it's mine)" / "mariadb")
+    url = server.ensure()
+    try:
+        with mysql_connect(url) as con, con.cursor() as cur:
+            cur.execute("SELECT @@datadir")
+            assert "내 폴더 (it's mine)" in cur.fetchone()[0]
+    finally:
+        server.stop()
