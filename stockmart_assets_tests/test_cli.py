@@ -7,6 +7,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import duckdb
 import pytest
 
 from stockmart_assets.definitions import defs
@@ -146,3 +147,43 @@ def test_a_runs_console_prints_an_errors_message_without_its_stack_trace(capfd):
     brief, full = capfd.readouterr().err.split("STEP_FAILURE")[1:]
     assert "line 62, column 'quantity'" in brief and "Stack Trace" not in brief and 'File "x.py"' not in brief
     assert "Stack Trace" in full
+
+
+def test_a_corrected_date_empties_the_day_no_file_holds_any_more_when_asked(tmp_path, mysql_url):
+    """An order dated 2014 by mistake is loaded on 2014-12-26; corrected to 2024, its new day is refused while the
+    old day holds it (a missing export never empties a day), and `--empty-days-without-files` empties the old day
+    first, so the new day loads."""
+    from stockmart_assets_tests.conftest import SEED_FILES, write_landing
+
+    home = tmp_path / "home"
+    env = {**os.environ, "STOCKMART_HOME": str(home), "STOCKMART_MYSQL_URL": mysql_url,
+           "STOCKMART_LANDING_DIR": str(home / "landing")}
+    for name in ("DAGSTER_HOME", "STOCKMART_PARTITIONS_START"):
+        env.pop(name, None)
+    typo = SEED_FILES["trade.csv"].replace("101,1,2,매수,30,2024-12-26 09:15", "101,1,2,매수,30,2014-12-26 09:15")
+    landing = write_landing(home / "landing", {**SEED_FILES, "trade.csv": typo})
+    first = stockmart(env, "run")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+
+    (landing / "trade.csv").write_text(SEED_FILES["trade.csv"], encoding="utf-8")
+    refused = stockmart(env, "run")
+    assert refused.returncode == 1, refused.stdout[-3000:] + refused.stderr[-3000:]
+    out = refused.stdout + refused.stderr
+    assert "1 day(s) loaded earlier are in no landing file now; their rows stay" in out, out
+    assert "--empty-days-without-files" in out and "2014-12-26" in out
+    assert "101 is already in mysql.trade on 2014-12-26" in out, out
+
+    emptied = stockmart(env, "run", "--empty-days-without-files")
+    assert emptied.returncode == 0, emptied.stdout[-3000:] + emptied.stderr[-3000:]
+    assert "1 day(s) loaded earlier are in no landing file now, and are emptied: 2014-12-26" in emptied.stdout
+    with mysql_connect(mysql_url) as con, con.cursor() as cur:
+        cur.execute("SELECT order_id, DATE(order_datetime) FROM trade ORDER BY order_id LIMIT 1")
+        assert cur.fetchall() == ((101, dt.date(2024, 12, 26)),)
+    assert table_state(mysql_url)["trade"][0] == 5
+    mart = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert mart.execute("SELECT count(*), min(CAST(order_datetime AS DATE)) FROM mart.trade").fetchall() == [
+        (5, dt.date(2024, 12, 26))]
+    mart.close()
+    again = stockmart(env, "run")
+    assert again.returncode == 0 and "nothing changed since the last load" in again.stdout, again.stdout
+    assert "no landing file now" not in again.stdout

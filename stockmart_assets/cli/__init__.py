@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--days", type=int, default=3, help="sample days, ending yesterday (with --sample)")
     run.add_argument("--trades-per-day", type=int, default=20, help="sample size (with --sample)")
     run.add_argument("--seed", type=int, default=0, help="sample seed (with --sample)")
+    run.add_argument("--empty-days-without-files", action="store_true",
+                     help="also load, as empty, the days loaded earlier that no landing file holds any more "
+                          "(their rows leave MySQL and the mart)")
     run.set_defaults(func=cmd_run)
     ui = sub.add_parser("ui", help="open the Dagster UI (dg dev) on this machine only")
     ui.add_argument("--host", default="127.0.0.1")

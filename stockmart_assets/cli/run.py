@@ -76,7 +76,7 @@ def cmd_run(args) -> int:
             print("runs are in progress in this Dagster home; wait for them to end (or cancel them in the UI):\n"
                   + "\n".join(busy), file=sys.stderr)
             return RUNS_IN_PROGRESS
-        return _load(found, units, versions, days, started, mysql, spark)
+        return _load(found, units, versions, days, started, mysql, spark, args.empty_days_without_files)
 
 
 def _in_background(call) -> Future:
@@ -100,17 +100,25 @@ def _spark_for_the_runs() -> Iterator[None]:
         yield
 
 
-def _load(found, units, versions, days, started: float, mysql: Future, spark: ExitStack) -> int:
+def _load(found, units, versions, days, started: float, mysql: Future, spark: ExitStack, empty_gone: bool) -> int:
     from stockmart_assets.defs.orchestration import jobs, ledger
     from stockmart_assets.definitions import defs
     from stockmart_assets.lib.deequ.spark import is_held
-    from stockmart_assets.lib.landing.units import day_blocks, outside, outside_message
+    from stockmart_assets.lib.day import Day
+    from stockmart_assets.lib.landing.units import day_blocks, no_files_unit, outside, outside_message
+    from stockmart_assets.lib.mysql.load import EMPTY_DAYS_TAG
     from stockmart_assets.partitions import partition_bounds
 
     graph = defs.resolve_asset_graph()
-    if gone := _days_without_files(found, units):
+    gone = _days_without_files(found, units)
+    listed = f"{', '.join(gone[:10])}{' ...' if len(gone) > 10 else ''}"
+    if gone and empty_gone:
+        print(f"{len(gone)} day(s) loaded earlier are in no landing file now, and are emptied: {listed}")
+        units = sorted([*units, *(no_files_unit(Day.of(d)) for d in gone)], key=lambda u: (u.day is not None, u.day))
+    elif gone:
         print(f"{len(gone)} day(s) loaded earlier are in no landing file now; their rows stay in MySQL and the mart "
-              f"(a loaded day is never emptied): {', '.join(gone[:10])}{' ...' if len(gone) > 10 else ''}")
+              f"(a missing export never empties a loaded day; `{command('run', '--empty-days-without-files')}` "
+              f"does): {listed}")
     states = ledger.unit_states(found, graph, ledger.job_assets(graph, [jobs.dimensions_job, jobs.daily_job]), units)
     todo = [u for u in units if states[u] != ledger.LOADED]
     first, last = partition_bounds()
@@ -137,7 +145,9 @@ def _load(found, units, versions, days, started: float, mysql: Future, spark: Ex
         if ok:
             for block in day_blocks([u for u in todo if u.day]):
                 label = block[0].label + (f" .. {block[-1].label}" if len(block) > 1 else "")
-                results.append(_execute(defs, found, jobs.daily_job.name, ledger.range_tags(block), label))
+                emptied = [u.day.key for u in block if u.day.key in gone] if empty_gone else []
+                tags = {**ledger.range_tags(block), **({EMPTY_DAYS_TAG: ",".join(emptied)} if emptied else {})}
+                results.append(_execute(defs, found, jobs.daily_job.name, tags, label))
                 ok = ok and results[-1].success
         elif len(todo) > len(dims):
             print("the days wait for the dimension exports (trades reference customers and stocks)")

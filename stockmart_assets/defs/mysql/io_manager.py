@@ -34,7 +34,9 @@ class MySQLIOManager(dg.ConfigurableIOManager):
         try:
             with self.mysql.connect() as con:
                 if context.has_asset_partitions:
-                    result = load.replace_partition(con, table, obj.dataset(), Days.of(context.asset_partition_keys))
+                    may_empty = context.step_context.run_tags.get(load.EMPTY_DAYS_TAG, "")
+                    result = load.replace_partition(con, table, obj.dataset(), Days.of(context.asset_partition_keys),
+                                                    may_empty=[d for d in may_empty.split(",") if d])
                 else:
                     result = load.merge_table(con, table, obj.dataset())
         except DataLoadError as e:

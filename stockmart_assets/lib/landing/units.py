@@ -47,6 +47,11 @@ def landing_units(versions: dict[str, tuple[str, str]], days_by_file: dict[str, 
     return units
 
 
+def no_files_unit(day: Day) -> Unit:
+    """The unit of a day no landing file holds (loaded as empty on request)."""
+    return Unit(DAILY_JOB, day, tuple((t, NO_FILES) for t in FACT_TABLES))
+
+
 def scan_landing(landing: Path | str) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
     """Every landing file's version, and the days each fact file touches (one DuckDB read per table)."""
     versions = file_versions(landing)

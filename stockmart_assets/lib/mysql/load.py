@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pymysql
 
-from stockmart_assets.lib.day import Days
+from stockmart_assets.lib.day import Day, Days
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.mysql.ddl import q, record_load
 from stockmart_assets.lib.mysql.errors import DataLoadError, check_complete, count_rows, explain_integrity
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
     Rows = pa.Table | ds.Dataset  # an Arrow table, or files DuckDB streams (the lake's days)
 
+
+
+# A run's tag naming the days (comma-separated keys) its loads may empty: see ``replace_partition``.
+EMPTY_DAYS_TAG = "stockmart/empty_days"
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,11 @@ def _write_load_file(data: Rows, table: LandingTable, path: str) -> None:
 
 
 def _bounds(data: Rows, column: str) -> tuple:
-    """(rows, min, max) of ``column``, in one streaming pass."""
+    """(rows, min, max, the dates that have rows) of ``column``, in one streaming pass."""
     with scratch() as con:
         con.register("data", data)
-        return con.execute(f"SELECT count(*), min({q(column)}), max({q(column)}) FROM data").fetchall()[0]
+        return con.execute(f"SELECT count(*), min({q(column)}), max({q(column)}), "
+                           f"coalesce(list(DISTINCT CAST({q(column)} AS DATE)), []) FROM data").fetchall()[0]
 
 
 def _load_data(cur, path: str, target: str, table: LandingTable) -> int:
@@ -96,33 +102,50 @@ def _load_transaction(con: pymysql.Connection, cur, table: LandingTable, data: R
         raise
 
 
-def replace_partition(con: pymysql.Connection, table: LandingTable, data: Rows, days: Days) -> LoadResult:
+def replace_partition(con: pymysql.Connection, table: LandingTable, data: Rows, days: Days,
+                      may_empty: Iterable[Day] = ()) -> LoadResult:
     """Make the rows of ``table`` on ``days`` (its partition column's date) exactly ``data``, atomically.
 
     Rows already loaded are never replaced by nothing: a day that has no landing rows (its export has not
-    arrived, or came header-only) while MySQL holds rows for it is refused, and the day stays as it was.
+    arrived, or came header-only) while MySQL holds rows for it is refused, and the days stay as they were,
+    unless the day is one of ``may_empty`` (a day its landing files no longer hold, emptied on request).
     """
     assert table.partition_column, f"{table.name} is not partitioned"
     col, start, end = table.partition_column, days.start, days.end
-    rows, lo, hi = _bounds(data, col)
+    rows, lo, hi, dates = _bounds(data, col)
     if rows:
         if lo < start or hi >= end:
             raise DataLoadError(f"{table.name}: rows from {lo} to {hi} fall outside the partition [{start}, {end})")
+    allowed = {Day.of(d) for d in may_empty}
+    have = set(dates)
+    empty = [day for day in days if day.date not in have and day not in allowed]
     with tempfile.TemporaryDirectory(prefix="stockmart-load-") as tmp:
         path = os.path.join(tmp, f"{table.name}.csv")
         _write_load_file(data, table, path)
         with con.cursor() as cur, _load_transaction(con, cur, table, data, days):
+            _refuse_to_empty(cur, table, empty)
             deleted = cur.execute(
                 f"DELETE FROM {q(table.name)} WHERE {q(col)} >= %s AND {q(col)} < %s", (start, end)
             )
-            if deleted and not rows:
-                raise DataLoadError(
-                    f"{table.name}: the landing files hold no rows for [{start}, {end}), but MySQL holds "
-                    f"{deleted} row(s) loaded earlier: refusing to empty it (has the export for these days "
-                    "arrived?). To really empty it, delete the rows in MySQL.")
             loaded = _load_data(cur, path, table.name, table) if rows else 0
             check_complete(con, cur, table, data, loaded, rows)
     return LoadResult(table.name, loaded, deleted)
+
+
+def _refuse_to_empty(cur, table: LandingTable, days: list[Day]) -> None:
+    """Fail if MySQL holds rows on any of ``days`` (days the load has no rows for)."""
+    col = q(table.partition_column)
+    held = []
+    for day in days:
+        cur.execute(f"SELECT count(*) FROM {q(table.name)} WHERE {col} >= %s AND {col} < %s", (day.start, day.end))
+        if count := cur.fetchone()[0]:
+            held.append(f"[{day.start}, {day.end}), where MySQL holds {count} row(s) loaded earlier")
+    if held:
+        raise DataLoadError(
+            f"{table.name}: the landing files hold no rows for " + "; ".join(held) + ": refusing to empty "
+            "it (has the export for these days arrived?). To empty a day on purpose (its landing file was removed, "
+            f"or its dates corrected), run `stockmart run --empty-days-without-files`, or launch the run with the "
+            f"tag {EMPTY_DAYS_TAG}=<day>,<day>.")
 
 
 def merge_table(con: pymysql.Connection, table: LandingTable, data: Rows) -> LoadResult:

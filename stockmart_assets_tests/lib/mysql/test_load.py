@@ -11,6 +11,7 @@ from stockmart_assets.defs.mysql.resources import MySQLResource
 from stockmart_assets.lib.day import Days
 from stockmart_assets.lib.landing.contract import TRADE
 from stockmart_assets.lib.mysql.ddl import create_all
+from stockmart_assets.lib.mysql.errors import DataLoadError
 from stockmart_assets.lib.mysql.load import replace_partition
 from stockmart_assets_tests.conftest import mysql_connect
 
@@ -90,3 +91,27 @@ def test_loads_of_neighbouring_days_never_deadlock(mysql_url, mysql_root, earlie
     with mysql_connect(mysql_url) as con, con.cursor() as cur:
         cur.execute("SELECT CAST(order_datetime AS DATE), count(*) FROM trade GROUP BY 1 ORDER BY 1")
         assert [(str(d), n) for d, n in cur.fetchall()] == [("2026-03-02", 50), ("2026-03-03", 50)]
+
+
+def test_a_day_of_a_range_without_rows_is_emptied_only_when_named(mysql_url):
+    """A range's load replaces each day; a day the load has no rows for, while MySQL holds rows on it, is refused
+    (the whole range stays as it was) unless it is among the days the caller allows to become empty."""
+    with mysql_connect(mysql_url) as con, con.cursor() as cur:
+        create_all(cur)
+        cur.execute("INSERT INTO stocks (stock_id, company, ticker) VALUES (1, 'A', 'AAA')")
+    days = Days.of(list(FIRST_ID))
+    with MySQLResource(url=mysql_url).connect() as con:
+        replace_partition(con, TRADE, pa.concat_tables([_trades(day, 1, 3) for day in FIRST_ID]), days)
+        later_only = _trades("2026-03-03", 1, 4)
+        with pytest.raises(DataLoadError, match=r"no rows for \[2026-03-02 00:00:00, 2026-03-03 00:00:00\), "
+                                                r"where MySQL holds 3 row\(s\) loaded earlier"):
+            replace_partition(con, TRADE, later_only, days)
+        assert _per_day(mysql_url) == [("2026-03-02", 3), ("2026-03-03", 3)], "the refused load changed nothing"
+        replace_partition(con, TRADE, later_only, days, may_empty=["2026-03-02"])
+        assert _per_day(mysql_url) == [("2026-03-03", 4)]
+
+
+def _per_day(url: str) -> list[tuple[str, int]]:
+    with mysql_connect(url) as con, con.cursor() as cur:
+        cur.execute("SELECT DATE(order_datetime), count(*) FROM trade GROUP BY 1 ORDER BY 1")
+        return [(str(d), n) for d, n in cur.fetchall()]
