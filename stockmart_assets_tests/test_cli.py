@@ -187,3 +187,25 @@ def test_a_corrected_date_empties_the_day_no_file_holds_any_more_when_asked(tmp_
     again = stockmart(env, "run")
     assert again.returncode == 0 and "nothing changed since the last load" in again.stdout, again.stdout
     assert "no landing file now" not in again.stdout
+
+
+def test_trades_without_price_bars_load_and_then_nothing_changes(tmp_path, mysql_url):
+    """A landing folder of the service's exports alone (no stock/ bars): the days load with no bars, and a rerun
+    finds nothing to do. A CSV file no landing name matches is listed, not read."""
+    from stockmart_assets_tests.conftest import SEED_FILES, write_landing
+
+    home = tmp_path / "home"
+    env = {**os.environ, "STOCKMART_HOME": str(home), "STOCKMART_MYSQL_URL": mysql_url,
+           "STOCKMART_LANDING_DIR": str(home / "landing")}
+    for name in ("DAGSTER_HOME", "STOCKMART_PARTITIONS_START"):
+        env.pop(name, None)
+    write_landing(home / "landing", {**{k: v for k, v in SEED_FILES.items() if not k.startswith("stock/")},
+                                     "stocks/AAPL_data.csv": SEED_FILES["stock/AAPL_data.csv"]})
+    first = stockmart(env, "run")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "not read (no landing file is named so; see the README's landing contract): stocks/AAPL_data.csv" in (
+        first.stdout)
+    assert "mart.trade                          5 rows over 3 day(s)" in first.stdout, first.stdout
+    assert table_state(mysql_url)["stock_price"][0] == 0
+    again = stockmart(env, "run")
+    assert again.returncode == 0 and "nothing changed since the last load" in again.stdout, again.stdout

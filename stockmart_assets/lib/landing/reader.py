@@ -24,7 +24,7 @@ from stockmart_assets.lib.landing.checks import (
 from stockmart_assets.lib.landing.contract import LandingTable
 from stockmart_assets.lib.landing.header import check_header
 from stockmart_assets.lib.landing.lines import number_lines
-from stockmart_assets.lib.landing.problems import LandingFileError
+from stockmart_assets.lib.landing.problems import LandingFileError, Problem
 from stockmart_assets.lib.scratch import scratch
 
 if TYPE_CHECKING:
@@ -36,11 +36,14 @@ SOURCE_LINE = "_source_line"
 
 
 def landing_files(table: LandingTable, landing_dir: Path) -> list[Path]:
+    """The table's landing files. A fact table may have none (a landing folder of trades without price bars):
+    its days then have no rows, as with a header-only file. A dimension export must be there."""
     files = sorted({p for pattern in table.globs for p in Path(landing_dir).glob(pattern) if p.is_file()})
-    if not files:
-        raise FileNotFoundError(
-            f"no {table.name} file in landing folder {landing_dir} (looked for {', '.join(table.globs)})"
-        )
+    if not files and table.partition_column is None:
+        raise LandingFileError([Problem(
+            str(Path(landing_dir) / table.globs[0]), 1, None,
+            f"no {table.name} file in the landing folder (looked for {', '.join(table.globs)}); the dimension "
+            "exports (budget.csv, customer.csv, stocks.csv) load together")])
     return files
 
 
@@ -58,6 +61,11 @@ def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.D
     """Validate every file of ``table`` (or only ``files``) into ``con``'s temporary table ``landing``, or raise
     ``LandingFileError`` naming each problem's file, line and column (see the module)."""
     files = landing_files(table, Path(landing_dir)) if files is None else files
+    con.execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true").fetchall()
+    if not files:
+        columns = ", ".join(f'"{c.name}" {c.type}' for c in table.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE landing ({columns}, filename VARCHAR, _source_line BIGINT)")
+        return
     problems = []  # every file's header first: a user fixing them learns of all at once
     for f in files:
         try:
@@ -66,8 +74,7 @@ def validate_landing(table: LandingTable, landing_dir: Path | str, con: duckdb.D
             problems += e.problems
     if problems:
         raise LandingFileError(problems)
-    # The table's row ids then follow each file's order (see below).
-    con.execute("SET TimeZone = 'UTC'; SET preserve_insertion_order = true").fetchall()
+    # (preserve_insertion_order, set above: the table's row ids then follow each file's order, see below.)
     options = [
         "header = true", "auto_detect = false", "delim = ','", "quote = '\"'", "escape = '\"'",
         f"columns = {columns_arg(table, numbers_as_text=True)}", "store_rejects = true",

@@ -51,18 +51,20 @@ def file_versions(landing_dir: Path | str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def unmatched_csv_files(landing_dir: Path | str, versions: dict[str, tuple[str, str]]) -> list[str]:
-    """CSV files in the folders the contract's globs name that no glob matches (``Trade.csv``, ``trades.csv``,
-    ``customer.CSV``): not read, so worth a word to whoever put them there."""
-    folders = {pattern.rpartition("/")[0] for table in TABLES.values() for pattern in table.globs}
+def unmatched_csv_files(landing_dir: Path | str, versions: dict[str, tuple[str, str]],
+                        max_depth: int = 3) -> list[str]:
+    """CSV files in the landing folder (down to ``max_depth`` folders, hidden ones skipped) that no landing
+    name matches (``Trade.csv``, ``trades 2024.csv``, ``stocks/AAPL_data.csv``, ``trade/2024-12/26.csv``): not
+    read, so worth a word to whoever put them there."""
+    root = str(landing_dir)
     found = []
-    for folder in sorted(folders):
-        try:
-            with os.scandir(os.path.join(str(landing_dir), folder) if folder else str(landing_dir)) as entries:
-                names = [e.name for e in entries if e.name.lower().endswith(".csv") and e.is_file()]
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        found += [p for name in sorted(names) if (p := f"{folder}/{name}" if folder else name) not in versions]
+    for folder, dirs, names in os.walk(root):
+        depth = 0 if folder == root else os.path.relpath(folder, root).count(os.sep) + 1
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if depth < max_depth else []
+        for name in sorted(names):
+            path = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            if name.lower().endswith(".csv") and path not in versions:
+                found.append(path)
     return found
 
 

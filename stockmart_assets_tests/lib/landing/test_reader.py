@@ -158,3 +158,19 @@ def test_every_row_keeps_its_line_across_files_of_many_row_groups(tmp_path):
     [problem] = e.value.problems
     assert (problem.file, problem.line, problem.column) == (str(second), late, "order_id"), problem
     assert f"also on {first} line 150001" in problem.message, problem.message
+
+
+def test_a_fact_table_without_files_has_no_rows_and_a_missing_dimension_export_is_named(tmp_path):
+    """Trades without price bars (or bars without trades) is a landing folder a user has: the days of the table
+    that has no file have no rows, as with a header-only file. A dimension export must be there."""
+    from stockmart_assets.lib.landing.reader import write_landing as write_days
+
+    landing = write_landing(tmp_path / "landing", {k: v for k, v in SEED_FILES.items() if not k.startswith("stock/")})
+    days = Days.of(["2024-12-26", "2024-12-27"])
+    written = write_days(STOCK_PRICE, landing, days, tmp_path / "lake")
+    assert {day.key: landed.rows for day, landed in written.items()} == {"2024-12-26": 0, "2024-12-27": 0}
+    assert read_landing(STOCK_PRICE, landing).schema.names == [*STOCK_PRICE.column_names, "_source_file",
+                                                                 "_source_line"]
+    (landing / "customer.csv").unlink()
+    with pytest.raises(LandingFileError, match=r"customer.csv, line 1: no customer file in the landing folder"):
+        read_landing(CUSTOMER, landing)
