@@ -148,7 +148,7 @@ CASES = [
          {CUSTOMER: seed(CUSTOMER).replace("\n", "\r") + "\r"}, Loaded()),
     # --- columns ---------------------------------------------------------------------------------------------
     Case("trade: the quantity column missing", "trade", {TRADE: drop_field(seed(TRADE), 4)},
-         Rejected(TRADE, 1, "주문일시", "expected column 5 to be '주문량' or 'quantity'", problems=2)),
+         Rejected(TRADE, 1, "주문량", "column 5 missing from header")),
     Case("stocks: an extra column", "stocks",
          {STOCKS: "\n".join(line + (",sector" if i == 0 else ",tech") if line else line
                             for i, line in enumerate(seed(STOCKS).split("\n")))},
@@ -160,7 +160,7 @@ CASES = [
          Rejected(BUDGET, 1, "계좌id;예산", "expected column 1 to be '계좌id' or 'budget_id'", problems=2)),
     Case("stock price: no unnamed index column", "stock_price",
          {BARS: "\n".join(line.split(",", 1)[1] for line in seed(BARS).split("\n"))},
-         Rejected(BARS, 1, "Datetime", "expected column 1 to be ''", problems=9)),
+         Rejected(BARS, 1, "(index)", "column 1 missing from header")),
     Case("trade: a row with too few fields", "trade", {TRADE: append(TRADE, "106,1,2,매수,3")},
          Rejected(TRADE, 7, "order_datetime", "missing columns: Expected Number of Columns: 6 Found: 5")),
     Case("trade: a row with too many fields", "trade", {TRADE: append(TRADE, TRADE_ROW + ",memo")},

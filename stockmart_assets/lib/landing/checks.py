@@ -20,14 +20,15 @@ def is_number(typ: str) -> bool:
 
 
 def raise_on_rejects(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
-    total = con.execute("SELECT count(*) FROM landing_rejects").fetchall()[0][0]
+    # DuckDB may reject a line once per surplus field ("Found: 7", "Found: 8", ...): one problem per line and kind,
+    # with the last (the whole count).
+    distinct = ("SELECT DISTINCT ON (s.file_path, e.line, e.error_type) s.file_path, e.line, e.column_name, "
+                "e.error_type, e.error_message, e.csv_line FROM landing_rejects e JOIN landing_scans s "
+                "USING (scan_id, file_id) ORDER BY s.file_path, e.line, e.error_type, e.column_idx DESC")
+    total = con.execute(f"SELECT count(*) FROM ({distinct})").fetchall()[0][0]
     if not total:
         return
-    rows = con.execute(
-        "SELECT s.file_path, e.line, e.column_name, e.error_type, e.error_message, e.csv_line "
-        "FROM landing_rejects e JOIN landing_scans s USING (scan_id, file_id) "
-        f"ORDER BY s.file_path, e.line LIMIT {MAX_REPORTED_PROBLEMS}"
-    ).fetchall()
+    rows = con.execute(f"SELECT * FROM ({distinct}) ORDER BY 1, 2 LIMIT {MAX_REPORTED_PROBLEMS}").fetchall()
     problems = []
     for f, line, col, kind, msg, _ in rows:
         message = f"{kind.lower()}: {msg.strip() or kind}"

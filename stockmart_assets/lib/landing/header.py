@@ -56,6 +56,8 @@ def check_header(table: LandingTable, path: Path) -> None:
         )]) from None
     found = next(csv.reader(io.StringIO(text)))
     accepted = ([("",)] if table.index_column else []) + [c.accepted_headers for c in table.columns]
+    if one := _one_column_off(path, found, accepted, expected):
+        raise LandingFileError([one])
     problems = []
     for i, names in enumerate(accepted):
         got = found[i].strip() if i < len(found) else None
@@ -71,3 +73,23 @@ def check_header(table: LandingTable, path: Path) -> None:
     if problems:
         raise LandingFileError(problems)
 
+
+
+def _one_column_off(path: Path, found: list[str], accepted: list[tuple[str, ...]],
+                    expected: list[str]) -> Problem | None:
+    """The one problem of a header that is right but for one column added (yfinance's 'Adj Close') or left out:
+    named alone, not as every later column being in the wrong place."""
+    names = [f.strip() for f in found]
+
+    def matches(got: list[str]) -> bool:
+        return len(got) == len(accepted) and all(g in ok for g, ok in zip(got, accepted))
+
+    for i in range(len(names)):
+        if len(names) == len(accepted) + 1 and matches(names[:i] + names[i + 1:]):
+            return Problem(str(path), 1, names[i] or "(empty)", f"unexpected extra column in header (column {i + 1}); "
+                           f"header must be {','.join(expected)}")
+    for i, ok in enumerate(accepted):
+        if len(names) == len(accepted) - 1 and matches(names[:i] + [ok[0]] + names[i:]):
+            return Problem(str(path), 1, ok[0] or "(index)", f"column {i + 1} missing from header; header must be "
+                           f"{','.join(expected)}")
+    return None

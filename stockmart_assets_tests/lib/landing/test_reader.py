@@ -63,7 +63,7 @@ def test_header_only_file_is_an_empty_table(tmp_path):
 
 
 MALFORMED = {
-    "missing column": (TRADE_HEADER.replace(",주문량", ""), 1, "주문일시"),
+    "missing column": (TRADE_HEADER.replace(",주문량", ""), 1, "주문량"),
     "extra column": (TRADE_HEADER.replace("\n", ",memo\n"), 1, "memo"),
     "reordered columns": (TRADE_HEADER.replace("고객id,주식", "주식,고객id"), 1, "주식"),
     "unknown header": (TRADE_HEADER.replace("주문량", "수량"), 1, "수량"),
@@ -174,3 +174,30 @@ def test_a_fact_table_without_files_has_no_rows_and_a_missing_dimension_export_i
     (landing / "customer.csv").unlink()
     with pytest.raises(LandingFileError, match=r"customer.csv, line 1: no customer file in the landing folder"):
         read_landing(CUSTOMER, landing)
+
+
+@pytest.mark.parametrize("header, column, says", [
+    (",Datetime,Adj Close,Close,High,Low,Open,Volume,Company,ticker", "Adj Close",
+     "unexpected extra column in header (column 3)"),
+    (",Datetime,Close,High,Low,Open,Volume,Company,ticker,Dividends", "Dividends",
+     "unexpected extra column in header (column 10)"),
+    (",Datetime,Close,High,Low,Volume,Company,ticker", "Open", "column 6 missing from header"),
+])
+def test_a_header_one_column_off_is_one_problem_at_that_column(tmp_path, header, column, says):
+    """yfinance's 'Adj Close' (or a column left out) is named alone, not as every later column misplaced."""
+    landing = write_landing(tmp_path, {"stock/AAPL_data.csv": header + "\n"})
+    with pytest.raises(LandingFileError) as e:
+        read_landing(STOCK_PRICE, landing)
+    [problem] = e.value.problems
+    assert (problem.line, problem.column) == (1, column) and problem.message.startswith(says), str(e.value)
+
+
+def test_a_line_with_several_surplus_fields_is_one_problem(tmp_path):
+    """DuckDB rejects such a line once per surplus field; the user reads it once, with the whole count."""
+    landing = write_landing(tmp_path, {**SEED_FILES, "customer.csv": SEED_FILES["customer.csv"].rstrip("\n")
+                                       + "\n9,정하늘,여,30,100001,x,y,z,w\n"})
+    with pytest.raises(LandingFileError) as e:
+        read_landing(CUSTOMER, landing)
+    [problem] = e.value.problems
+    assert (problem.line, problem.column) == (6, "(extra field 6)") and problem.message.endswith("Found: 9"), (
+        str(e.value))
