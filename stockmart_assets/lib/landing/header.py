@@ -80,16 +80,18 @@ def _one_column_off(path: Path, found: list[str], accepted: list[tuple[str, ...]
     """The one problem of a header that is right but for one column added (yfinance's 'Adj Close') or left out:
     named alone, not as every later column being in the wrong place."""
     names = [f.strip() for f in found]
+    must_be = f"header must be {','.join(expected)}"
 
     def matches(got: list[str]) -> bool:
-        return len(got) == len(accepted) and all(g in ok for g, ok in zip(got, accepted))
+        return all(g in ok for g, ok in zip(got, accepted, strict=True))
 
-    for i in range(len(names)):
-        if len(names) == len(accepted) + 1 and matches(names[:i] + names[i + 1:]):
-            return Problem(str(path), 1, names[i] or "(empty)", f"unexpected extra column in header (column {i + 1}); "
-                           f"header must be {','.join(expected)}")
-    for i, ok in enumerate(accepted):
-        if len(names) == len(accepted) - 1 and matches(names[:i] + [ok[0]] + names[i:]):
-            return Problem(str(path), 1, ok[0] or "(index)", f"column {i + 1} missing from header; header must be "
-                           f"{','.join(expected)}")
+    if len(names) == len(accepted) + 1:
+        for i in range(len(names)):
+            if matches(names[:i] + names[i + 1:]):
+                return Problem(str(path), 1, names[i] or "(empty)",
+                               f"unexpected extra column in header (column {i + 1}); {must_be}")
+    elif len(names) == len(accepted) - 1:
+        for i, ok in enumerate(accepted):
+            if matches(names[:i] + [ok[0]] + names[i:]):
+                return Problem(str(path), 1, ok[0] or "(index)", f"column {i + 1} missing from header; {must_be}")
     return None

@@ -201,3 +201,13 @@ def test_a_line_with_several_surplus_fields_is_one_problem(tmp_path):
     [problem] = e.value.problems
     assert (problem.line, problem.column) == (6, "(extra field 6)") and problem.message.endswith("Found: 9"), (
         str(e.value))
+
+
+def test_every_files_bad_header_is_named_at_once(tmp_path):
+    """Headers are checked before any row, over all of a table's files: fixing them takes one round, not one a file."""
+    header = SEED_FILES["trade.csv"].split("\n")[0]
+    landing = write_landing(tmp_path, {**SEED_FILES, "trade_a.csv": header.replace(",", ";") + "\n",
+                                       "trade_b.csv": header.replace("주문량", "수량") + "\n"})
+    with pytest.raises(LandingFileError) as e:
+        read_landing(TRADE, landing)
+    assert {p.file.rsplit("/", 1)[-1] for p in e.value.problems} == {"trade_a.csv", "trade_b.csv"}, str(e.value)
