@@ -19,6 +19,7 @@ from stockmart_assets.defs.mysql.io_manager import MySQLIOManager
 from stockmart_assets.defs.mysql.resources import MySQLResource
 from stockmart_assets.defs.quality.resources import QualityResource, SparkResource
 from stockmart_assets.defs.raw.resources import LakeIOManager, LandingResource
+from stockmart_assets.lib.deequ import spark
 from stockmart_assets.lib.deequ.suites import DEFAULT_MAX_MISSING_SHARE
 from stockmart_assets.lib.paths import landing_dir, stockmart_home
 
@@ -65,8 +66,8 @@ def build_resources(env: str | None = None) -> dict:
         "mysql_io_manager": MySQLIOManager(mysql=mysql),
         "lake_io_manager": lake,
         "landing": landing,
-        "spark": SparkResource(master=_env_or("STOCKMART_SPARK_MASTER", "local[*]"),
-                               driver_memory=os.getenv("STOCKMART_SPARK_DRIVER_MEMORY", "2g")),
+        "spark": SparkResource(master=_env_or(spark.MASTER_VARIABLE, spark.LOCAL_MASTER),
+                               driver_memory=spark.environment_driver()["driver_memory"]),
         "quality": QualityResource(
             metrics_repository=_env_or("STOCKMART_METRICS_REPOSITORY", str(home / "quality" / "metrics.json")),
             max_missing_share=float(os.getenv("STOCKMART_MAX_MISSING_SHARE", DEFAULT_MAX_MISSING_SHARE))),

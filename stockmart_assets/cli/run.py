@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from stockmart_assets.cli.home import command, dagster_home, instance, local_server
+from stockmart_assets.cli.home import command, instance, local_server
 
 NO_LANDING_FILES = 2
 RUNS_IN_PROGRESS = 3
@@ -37,7 +37,8 @@ def write_sample(landing: Path, args) -> None:
 
 def cmd_run(args) -> int:
     from stockmart_assets.lib.landing.scan import unmatched_csv_files
-    from stockmart_assets.lib.landing.units import landing_units, scan_landing, unplaced, unplaced_problems
+    from stockmart_assets.lib.landing.units import (landing_bytes, landing_units, scan_landing, unplaced,
+                                                    unplaced_problems)
     from stockmart_assets.lib.partitions_start import record_partitions_start
     from stockmart_assets.lib.paths import landing_dir
 
@@ -69,8 +70,7 @@ def cmd_run(args) -> int:
         first_load = True
     with ExitStack() as spark:  # the Spark session of the runs, once one is started
         if first_load:  # nothing was loaded with this home yet: there is work, and its checks need Spark
-            dagster_home()
-            spark.enter_context(_spark_for_the_runs())
+            spark.enter_context(_spark_for_the_runs(landing_bytes(versions, days, units)))
         found = instance()
         if busy := _runs_in_progress(found):
             print("runs are in progress in this Dagster home; wait for them to end (or cancel them in the UI):\n"
@@ -88,15 +88,14 @@ def _in_background(call) -> Future:
 
 
 @contextmanager
-def _spark_for_the_runs() -> Iterator[None]:
-    """One Spark session for the runs of the block, starting now in the background (as a run's own start
-    would), stopped when the block ends."""
-    import dagster as dg
+def _spark_for_the_runs(landing_bytes: int) -> Iterator[None]:
+    """One Spark session for the runs of the block, the one their Spark resource asks for, starting now in the
+    background (before Dagster is imported, on a first load), stopped when the block ends. ``landing_bytes``,
+    what the runs load, sets how its JVM compiles."""
+    from stockmart_assets.lib.deequ import spark
 
-    from stockmart_assets.definitions import defs
-    from stockmart_assets.lib.deequ.spark import held
-
-    with held(), dg.build_resources({"spark": defs.resources["spark"]}):
+    with spark.held(quick_jit=landing_bytes <= spark.QUICK_JIT_MAX_BYTES):
+        spark.start_in_background(warn=lambda message: print(message, file=sys.stderr), **spark.environment_driver())
         yield
 
 
@@ -105,7 +104,7 @@ def _load(found, units, versions, days, started: float, mysql: Future, spark: Ex
     from stockmart_assets.definitions import defs
     from stockmart_assets.lib.deequ.spark import is_held
     from stockmart_assets.lib.day import Day
-    from stockmart_assets.lib.landing.units import day_blocks, no_files_unit, outside, outside_message
+    from stockmart_assets.lib.landing.units import day_blocks, landing_bytes, no_files_unit, outside, outside_message
     from stockmart_assets.lib.mysql.load import EMPTY_DAYS_TAG
     from stockmart_assets.partitions import partition_bounds
 
@@ -137,7 +136,7 @@ def _load(found, units, versions, days, started: float, mysql: Future, spark: Ex
     results, ok = [], True
     with spark:  # the runs below share one Spark session (started already on a first load), stopped after them
         if not is_held():
-            spark.enter_context(_spark_for_the_runs())
+            spark.enter_context(_spark_for_the_runs(landing_bytes(versions, days, todo)))
         mysql.result()
         if dims := [u for u in todo if u.day is None]:
             results.append(_execute(defs, found, jobs.dimensions_job.name, {}, "dimensions"))

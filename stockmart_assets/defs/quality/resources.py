@@ -12,7 +12,6 @@ spilling to disk) for the run: every table referencing them joins their keys.
 """
 
 
-import threading
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -43,51 +42,21 @@ class SparkResource(dg.ConfigurableResource):
     read_slices: int = 4
     spark_config: dict[str, str] = {}
     _cache: dict = PrivateAttr(default_factory=dict)
-    _starting: threading.Thread | None = PrivateAttr(default=None)
-    _start_error: BaseException | None = PrivateAttr(default=None)
     _ended: set = PrivateAttr(default_factory=set)  # this run's steps that used Spark and have ended
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Start Spark in the background now, at the start of a run that will check data (see the module),
-        unless the process holds a running session already (``lib.deequ.spark.held``)."""
-        from stockmart_assets.lib.deequ.spark import is_running
+        unless the process runs or is starting a session already (``lib.deequ.spark.held``)."""
+        from stockmart_assets.lib.deequ.spark import start_in_background
 
-        if is_running():
-            return
-
-        def start() -> None:
-            from stockmart_assets.lib.deequ.spark import warm_up
-
-            try:
-                session = self._start()
-            except BaseException as e:  # reported by the first step that needs the session
-                self._start_error = e
-                return
-            try:
-                warm_up(session)
-            except Exception as e:  # it only saves time: the checks still run, and meet any real problem
-                context.log.warning(f"Spark's warm-up pass failed (the checks run without it): {e!r}")
-
-        self._starting = threading.Thread(target=start, name="spark-start", daemon=True)
-        self._starting.start()
-
-    def _start(self) -> "SparkSession":
-        from stockmart_assets.lib.deequ.spark import get_spark
-
-        return get_spark(self.master, driver_memory=self.driver_memory, conf=self.spark_config)
-
-    def _started(self) -> None:
-        """Wait for a start begun in the background; its error, if any, is this caller's."""
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
-            if self._start_error is not None:
-                error, self._start_error = self._start_error, None
-                raise error
+        start_in_background(self.master, warn=context.log.warning, driver_memory=self.driver_memory,
+                            conf=self.spark_config)
 
     def session(self) -> "SparkSession":
-        self._started()
-        return self._start()
+        from stockmart_assets.lib.deequ.spark import get_spark, wait_for_start
+
+        wait_for_start()
+        return get_spark(self.master, driver_memory=self.driver_memory, conf=self.spark_config)
 
     def release(self, context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext) -> None:
         """Called by a step when it is done with Spark, however it ends: once every step of the run that needs
@@ -104,7 +73,7 @@ class SparkResource(dg.ConfigurableResource):
         from stockmart_assets.lib.deequ import spark
 
         try:
-            self._started()
+            spark.wait_for_start()
         except Exception:
             pass  # never started: nothing to stop; the steps that needed it have failed with the error
         for df in self._cache.values():

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from stockmart_assets.lib.deequ import class_archive, jars
 
@@ -27,9 +27,30 @@ LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 DRIVER_JAVA_OPTIONS = (f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG_CONFIG} -XX:+UseG1GC "
                        "-XX:G1PeriodicGCInterval=2000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30")
 
+# C1 alone compiles the code paths of a JVM's first passes sooner and cheaper, leaving the cores to the passes; C2's
+# optimized code pays for its compiles only over long aggregations (BENCHMARKS.md has both sides). So a local driver
+# JVM compiles with C1 alone only when the command that starts it knows it will check little (``held(quick_jit=True)``).
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+QUICK_JIT_MAX_BYTES = 64 << 20  # the landing bytes of the runs a held session serves, at most, for a quick JIT
+
+# The driver the environment asks for (environment.py configures the Spark resource with the same variables).
+MASTER_VARIABLE, DRIVER_MEMORY_VARIABLE = "STOCKMART_SPARK_MASTER", "STOCKMART_SPARK_DRIVER_MEMORY"
+LOCAL_MASTER, DEFAULT_DRIVER_MEMORY = "local[*]", "2g"
+
 _session: SparkSession | None = None
 _holds = 0
+_quick_jit = False
 _lock = threading.RLock()  # a session starting in one thread is the session another thread asks for
+_starting: threading.Thread | None = None  # a start in the background (``start_in_background``), until waited for
+_start_error: BaseException | None = None
+_starting_lock = threading.Lock()
+
+
+def environment_driver() -> dict[str, str]:
+    """``get_spark``'s master and driver memory as the environment sets them: what the Spark resource of a run
+    asks for, known without importing Dagster."""
+    return {"master": os.getenv(MASTER_VARIABLE) or LOCAL_MASTER,
+            "driver_memory": os.getenv(DRIVER_MEMORY_VARIABLE) or DEFAULT_DRIVER_MEMORY}
 
 
 def prepare_pydeequ() -> None:
@@ -38,9 +59,9 @@ def prepare_pydeequ() -> None:
 
 
 def get_spark(
-    master: str = "local[*]",
+    master: str = LOCAL_MASTER,
     *,
-    driver_memory: str = "2g",
+    driver_memory: str = DEFAULT_DRIVER_MEMORY,
     app_name: str = "stockmart-quality",
     ui_enabled: bool = False,
     shuffle_partitions: int = 4,
@@ -77,11 +98,14 @@ def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool,
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
+    java_options = [DRIVER_JAVA_OPTIONS, class_archive.java_options(DRIVER_JAVA_OPTIONS)]
+    if _quick_jit and master.startswith("local"):  # on a cluster the executors run the passes, not the driver
+        java_options.append(QUICK_JIT)
     settings = {
         "spark.jars": ",".join(str(path) for path in jars.fetch()),
         "spark.driver.memory": driver_memory,
         # With the class archive made at setup, if there is one for this Java and pyspark (class_archive.py).
-        "spark.driver.extraJavaOptions": f"{DRIVER_JAVA_OPTIONS} {class_archive.java_options(DRIVER_JAVA_OPTIONS)}",
+        "spark.driver.extraJavaOptions": " ".join(option for option in java_options if option),
         # On a cluster the JDBC reads run in the executors' own JVMs, which read DATETIME in their zone too.
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.session.timeZone": "UTC",
@@ -96,6 +120,48 @@ def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool,
     # pydeequ builds DataFrames from JVM objects, which pyspark warns about on every verification.
     warnings.filterwarnings("ignore", message="DataFrame constructor is internal", category=UserWarning)
     return _session
+
+
+def start_in_background(master: str = LOCAL_MASTER, *, warn: Callable[[str], object] = print, **settings) -> None:
+    """Start this process's session (``get_spark(master, **settings)``) and warm it up (``warm_up``) in a thread,
+    unless it runs or is starting already: the first to ask starts it, and a later caller (a run's resource set
+    up while ``stockmart run``'s own start is under way) neither starts nor warms up a second time. A failed
+    warm-up only costs time (``warn`` says so); a failed start is raised by ``wait_for_start``."""
+    global _starting
+    with _starting_lock:
+        if _starting is not None or is_running():
+            return
+
+        def start() -> None:
+            global _start_error
+            try:
+                session = get_spark(master, **settings)
+            except BaseException as e:  # the first caller that waits for the start raises it
+                _start_error = e
+                return
+            try:
+                warm_up(session)
+            except Exception as e:  # the checks still run, and meet any real problem themselves
+                warn(f"Spark's warm-up pass failed (the checks run without it): {e!r}")
+
+        _starting = threading.Thread(target=start, name="spark-start", daemon=True)
+        _starting.start()
+
+
+def wait_for_start() -> None:
+    """Wait for a start begun in the background, if any; its error, if any, is raised to the first caller."""
+    global _starting, _start_error
+    with _starting_lock:
+        thread = _starting
+    if thread is None or thread is threading.current_thread():  # the start itself, replacing another session
+        return
+    thread.join()
+    with _starting_lock:
+        if _starting is not thread:
+            return  # another caller took the outcome
+        error, _starting, _start_error = _start_error, None, None
+    if error is not None:
+        raise error
 
 
 def warm_up(spark: SparkSession) -> None:
@@ -125,11 +191,15 @@ def start_session(settings: Mapping[str, str]) -> SparkSession:
 
 
 @contextmanager
-def held() -> Iterator[None]:
+def held(*, quick_jit: bool = False) -> Iterator[None]:
     """Keep this process's session, once started, until the block ends: a command that executes several runs
     one after another (``stockmart run``: the dimensions, then the days) starts Spark once, not once per run.
-    Runs ending inside the block leave the session running (``is_held``); the block's end stops it."""
-    global _holds
+    Runs ending inside the block leave the session running (``is_held``); the block's end stops it.
+    ``quick_jit``: the runs check little (``QUICK_JIT_MAX_BYTES``), so a JVM started for them compiles with
+    C1 alone (``QUICK_JIT``)."""
+    global _holds, _quick_jit
+    if not _holds:
+        _quick_jit = quick_jit
     _holds += 1
     try:
         yield
@@ -137,6 +207,7 @@ def held() -> Iterator[None]:
         _holds -= 1
         if not _holds:
             stop_spark()
+            _quick_jit = False
 
 
 def is_held() -> bool:
@@ -148,7 +219,12 @@ def is_running() -> bool:
 
 
 def stop_spark() -> None:
-    """Stop the session, pydeequ's Python callback server and the gateway JVM; safe to call twice."""
+    """Stop the session, pydeequ's Python callback server and the gateway JVM (once a start in the background
+    has ended); safe to call twice."""
+    try:
+        wait_for_start()
+    except BaseException:
+        pass  # it never started: nothing to stop (whoever needed the session has met the error)
     with _lock:
         _stop_spark()
 

@@ -47,6 +47,24 @@ def landing_units(versions: dict[str, tuple[str, str]], days_by_file: dict[str, 
     return units
 
 
+def landing_bytes(versions: dict[str, tuple[str, str]], days_by_file: dict[str, list[str]],
+                  units: Iterable[Unit]) -> int:
+    """About how many landing bytes hold the rows of ``units``: each fact file's size shared evenly among the
+    days it touches, for the days of ``units``; the dimension exports whole, as soon as there is any unit (the
+    checks of the facts read them whole, for their foreign keys)."""
+    wanted = {u.day.key for u in units if u.day}
+    total = 0
+    if not wanted and not any(u.day is None for u in units):
+        return 0
+    for path, (table, version) in versions.items():
+        size = int(version.rpartition(":")[2])
+        if not TABLES[table].partition_column:
+            total += size
+        elif touched := days_by_file.get(path):
+            total += size * len(wanted.intersection(touched)) // len(touched)
+    return total
+
+
 def no_files_unit(day: Day) -> Unit:
     """The unit of a day no landing file holds (loaded as empty on request)."""
     return Unit(DAILY_JOB, day, tuple((t, NO_FILES) for t in FACT_TABLES))

@@ -52,3 +52,35 @@ def test_a_session_asked_for_while_another_thread_starts_it_is_that_session():
     finally:
         quality_spark.stop_spark()
     assert not java_children()
+
+
+def _jobs(session) -> int:
+    return len(session.sparkContext.statusTracker().getJobIdsForGroup(None))
+
+
+def test_a_run_set_up_while_the_command_starts_spark_neither_starts_nor_warms_up_again():
+    """`stockmart run` starts Spark (and its warm-up) itself, before importing Dagster; its first run's resource
+    is set up while that start is under way, and uses it."""
+    quality_spark.stop_spark()
+    starts = STARTS.count
+    with quality_spark.held():
+        quality_spark.start_in_background(driver_memory="1g")
+        session = _run()
+        jobs = _jobs(session)
+        quality_spark.warm_up(session)
+        assert jobs == _jobs(session) - jobs > 0, "one warm-up ran, not one per start asked for"
+    assert STARTS.count == starts + 1 and not java_children()
+
+
+def test_a_hold_for_little_data_starts_a_jvm_that_compiles_with_c1_alone():
+    quality_spark.stop_spark()
+    for quick in (True, False):
+        with quality_spark.held(quick_jit=quick):
+            session = _run()
+            jvm = session._jvm
+            diagnostics = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+                jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+            level = diagnostics.getVMOption("TieredStopAtLevel").getValue()
+            assert level == ("1" if quick else "4"), f"quick_jit={quick}: TieredStopAtLevel {level}"
+        assert not quality_spark.is_running()
+    assert not java_children()
