@@ -260,5 +260,7 @@ def _print_mart(warehouse) -> None:
     where = (f"DuckDB file {warehouse.database}" if warehouse.dialect == "duckdb"
              else f"BigQuery dataset {warehouse.project}.{warehouse.schema}")
     print(f"\nthe mart: {where}")
-    for name, rows, days in table_sizes(warehouse, list(MART_TABLES.values())):
+    with warehouse.session():
+        sizes = table_sizes(warehouse, list(MART_TABLES.values()))
+    for name, rows, days in sizes:
         print(f"  {warehouse.schema}.{name:<22} {rows:>9,} rows" + (f" over {days} day(s)" if days else ""))

@@ -32,16 +32,20 @@ def _schema(table: MartTable) -> dict:
           description=f"{analytics.DAILY_BUYS_TABLE.description}. Age group and sex are the customer's when the "
                       "day is published: a later change does not rewrite published days.", **ANALYTICS)
 def mart_daily_buys(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    total = analytics.replace_daily_buys(context.resources.warehouse.get(), run_days(context))
-    return report(context, "daily_buys", total, sums={"total_buys": "buy_count"})
+    warehouse = context.resources.warehouse.get()
+    with warehouse.session():
+        total = analytics.replace_daily_buys(warehouse, run_days(context))
+        return report(context, "daily_buys", total, sums={"total_buys": "buy_count"})
 
 
 @dg.asset(key=["mart", ORDERS.name], deps=[TRADE], metadata=_schema(MART_TABLES[ORDERS.name]),
           description=f"{ORDERS.description} Over all days: this table. Any window: "
                       f"`SELECT * FROM mart.{ORDERS.between}{WINDOW_EXAMPLE}` (both days included).", **ANALYTICS)
 def mart_orders_per_day(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    total = analytics.replace_orders_per_day(context.resources.warehouse.get(), run_days(context))
-    return report(context, ORDERS.name, total, sums={"total_orders": "total_orders"})
+    warehouse = context.resources.warehouse.get()
+    with warehouse.session():
+        total = analytics.replace_orders_per_day(warehouse, run_days(context))
+        return report(context, ORDERS.name, total, sums={"total_orders": "total_orders"})
 
 
 def _answer(answer: Answer, preview_order: list[str]) -> list:
@@ -59,8 +63,9 @@ def _answer(answer: Answer, preview_order: list[str]) -> list:
         from stockmart_assets.lib.warehouse.reports import head
 
         warehouse = context.resources.warehouse.get()
-        result = report(context, answer.name, analytics.replace_answer(warehouse, answer, run_days(context)))
-        rows, first = head(warehouse, view, preview_order, ALL_TIME_PREVIEW)
+        with warehouse.session():
+            result = report(context, answer.name, analytics.replace_answer(warehouse, answer, run_days(context)))
+            rows, first = head(warehouse, view, preview_order, ALL_TIME_PREVIEW)
         context.log_event(dg.AssetMaterialization(all_time.key, metadata={
             "dagster/row_count": rows, "preview": preview(first, limit=ALL_TIME_PREVIEW),
             "dagster/table_name": f"{warehouse.schema}.{answer.all_time}"}))

@@ -71,8 +71,9 @@ def _dimension(name: str) -> dg.AssetsDefinition:
         description=f"Dimension `{name}`, copied from MySQL after its quality checks passed.", **MART,
     )
     def _asset(context: dg.AssetExecutionContext, rows) -> dg.MaterializeResult:  # rows: record batches
-        require_passed_checks(context, name)
-        return publish(context, name, rows)
+        with context.resources.warehouse.get().session():  # the gate, the write and the report
+            require_passed_checks(context, name)
+            return publish(context, name, rows)
 
     return _asset
 
@@ -85,11 +86,12 @@ def _dimension(name: str) -> dg.AssetsDefinition:
                 "partitioned by day, clustered by ticker.", **MART, **DAILY,
 )
 def mart_trade(context: dg.AssetExecutionContext, trades, stocks) -> dg.MaterializeResult:
-    require_passed_checks(context, "trade", list(run_days(context)))
-    require_passed_checks(context, "stocks")
     from stockmart_assets.lib.mysql.read import BATCH_ROWS
 
-    with scratch() as con:  # the day's trades stream from MySQL through DuckDB into the warehouse
+    with context.resources.warehouse.get().session(), scratch() as con:
+        require_passed_checks(context, "trade", list(run_days(context)))
+        require_passed_checks(context, "stocks")
+        # the day's trades stream from MySQL through DuckDB into the warehouse
         con.register("trades", trades)
         con.register("stocks", stocks.read_all())  # a dimension: small
         rows = con.sql(
@@ -106,10 +108,10 @@ def mart_trade(context: dg.AssetExecutionContext, trades, stocks) -> dg.Material
     **MART, **DAILY,
 )
 def mart_stock_price(context: dg.AssetExecutionContext, bars) -> dg.MaterializeResult:
-    require_passed_checks(context, "stock_price", list(run_days(context)))
     from stockmart_assets.lib.mysql.read import BATCH_ROWS
 
-    with scratch() as con:
+    with context.resources.warehouse.get().session(), scratch() as con:
+        require_passed_checks(context, "stock_price", list(run_days(context)))
         con.register("bars", bars)
         rows = con.sql("SELECT CAST(ts AS DATE) AS trade_date, ticker, ts, open, high, low, close, volume, company "
                        "FROM bars ORDER BY trade_date, ticker, ts").to_arrow_reader(BATCH_ROWS)

@@ -169,12 +169,13 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
                 if check == SUITE_CHECK:
                     constraints += len(stored[check][scan.scope])
                     failed += outcomes[check][scan.scope]["metadata"]["failed"]
-        for check, records in stored.items():  # one write per check and table for the run's days
-            results.store(warehouse, table.name, days, check, run_id, records)
-        if verify:
-            for scope, metadata in _store_profiles(warehouse, table, days, scans, now).items():
-                context.op_execution_context.log_event(dg.AssetMaterialization(
-                    asset_key=profile_key(table), partition=scope.key, metadata=metadata))
+        with warehouse.session():  # the run's results and profiles, through one connection
+            for check, records in stored.items():  # one write per check and table for the run's days
+                results.store(warehouse, table.name, days, check, run_id, records)
+            profiled = _store_profiles(warehouse, table, days, scans, now) if verify else {}
+        for scope, metadata in profiled.items():
+            context.op_execution_context.log_event(dg.AssetMaterialization(
+                asset_key=profile_key(table), partition=scope.key, metadata=metadata))
         label = str(days) if days else "whole table"
         if verify:
             context.op_execution_context.log_event(dg.AssetMaterialization(

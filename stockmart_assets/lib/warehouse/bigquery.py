@@ -59,6 +59,11 @@ class BigQueryWarehouse:
             client.close()
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Nothing to keep open: every call is a request of its own (the protocol's ``session``)."""
+        yield
+
+    @contextmanager
     def _client(self) -> Iterator[bigquery.Client]:
         with self._client_factory() as client:
             yield client

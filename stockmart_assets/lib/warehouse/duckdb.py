@@ -6,6 +6,7 @@ the file, so a day of any size is written in bounded memory.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+# database -> the connection a session of this thread holds open (``DuckDBWarehouse.session``)
+_sessions = threading.local()
+
+
 class DuckDBWarehouse:
     dialect = "duckdb"
 
@@ -26,7 +31,30 @@ class DuckDBWarehouse:
         self.database, self.schema = database, schema
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """One connection (and one hold of the file's lock) for every call in the block, made by this thread:
+        opening a DuckDB database costs more than most of the mart's queries do, and a step makes several."""
+        open_here = _open_sessions()
+        if self.database in open_here:
+            yield
+            return
+        with self._open() as con:
+            open_here[self.database] = con
+            try:
+                yield
+            finally:
+                del open_here[self.database]
+
+    @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if (con := _open_sessions().get(self.database)) is not None:
+            yield con
+            return
+        with self._open() as con:
+            yield con
+
+    @contextmanager
+    def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
         import duckdb
 
         from stockmart_assets.lib.scratch import memory_limit
@@ -89,6 +117,12 @@ class DuckDBWarehouse:
         with self._connect() as con:  # a table macro: DuckDB's table-valued function
             con.execute(f"CREATE OR REPLACE MACRO {self.qualified(name)}(first_day, last_day) AS TABLE "
                         f"{select_sql}").fetchall()
+
+
+def _open_sessions() -> dict[str, duckdb.DuckDBPyConnection]:
+    if not hasattr(_sessions, "open"):
+        _sessions.open = {}
+    return _sessions.open
 
 
 def _exists(con, schema: str, table: str) -> bool:

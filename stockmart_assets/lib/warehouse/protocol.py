@@ -6,6 +6,7 @@ The IO manager, the quality checks, the gate and the analytics talk to this and 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 from stockmart_assets.lib.warehouse.tables import MartTable
@@ -24,6 +25,10 @@ class Warehouse(Protocol):
 
     def quote(self, column: str) -> str:
         """A column name as a query writes it."""
+
+    def session(self) -> AbstractContextManager[None]:
+        """A block whose calls (by the thread that opens it) may share one connection: a step that makes several
+        calls opens one. Each write is still its own transaction."""
 
     def exists(self, table: str) -> bool: ...
 
