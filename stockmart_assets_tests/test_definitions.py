@@ -127,3 +127,22 @@ def test_an_installed_package_loads_the_same_definitions():
     assert {j.name for j in installed.jobs} == {j.name for j in defs.jobs}
     assert {s.name for s in installed.sensors} == {s.name for s in defs.sensors}
     assert {s.name for s in installed.schedules} == {s.name for s in defs.schedules}
+
+
+def test_stockmart_run_starts_the_spark_driver_the_environment_gives_the_runs(monkeypatch):
+    """`stockmart run` starts Spark before loading Dagster, from ``environment_driver()``; the runs' resource
+    then finds that session only if it asks for the same driver."""
+    import dagster as dg
+
+    from stockmart_assets.environment import build_resources
+    from stockmart_assets.lib.deequ.spark import environment_driver
+
+    for variables in ({}, {"STOCKMART_SPARK_MASTER": "local[2]", "STOCKMART_SPARK_DRIVER_MEMORY": "3g"}):
+        for name in ("STOCKMART_SPARK_MASTER", "STOCKMART_SPARK_DRIVER_MEMORY"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        spark = build_resources("LOCAL")["spark"]
+        resolved = {"master": spark.master.get_value() if isinstance(spark.master, dg.EnvVar) else spark.master,
+                    "driver_memory": spark.driver_memory}
+        assert resolved == environment_driver(), variables

@@ -72,15 +72,46 @@ def test_a_run_set_up_while_the_command_starts_spark_neither_starts_nor_warms_up
     assert STARTS.count == starts + 1 and not java_children()
 
 
-def test_a_hold_for_little_data_starts_a_jvm_that_compiles_with_c1_alone():
+def _tiered_stop_level(session) -> str:
+    jvm = session._jvm
+    diagnostics = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+    return diagnostics.getVMOption("TieredStopAtLevel").getValue()
+
+
+def test_stockmart_run_starts_a_jvm_that_compiles_with_c1_alone_only_for_a_small_load():
+    from stockmart_assets.cli.run import _spark_for_the_runs
+
     quality_spark.stop_spark()
-    for quick in (True, False):
-        with quality_spark.held(quick_jit=quick):
-            session = _run()
-            jvm = session._jvm
-            diagnostics = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
-                jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
-            level = diagnostics.getVMOption("TieredStopAtLevel").getValue()
-            assert level == ("1" if quick else "4"), f"quick_jit={quick}: TieredStopAtLevel {level}"
+    for landing_bytes, level in ((quality_spark.QUICK_JIT_MAX_BYTES, "1"), (quality_spark.QUICK_JIT_MAX_BYTES + 1, "4")):
+        with _spark_for_the_runs(landing_bytes):  # the command's own start, then its first run's resource
+            assert _tiered_stop_level(_run()) == level, f"{landing_bytes} landing bytes"
         assert not quality_spark.is_running()
     assert not java_children()
+
+
+def test_a_failed_background_start_is_raised_once_to_whoever_waits_and_leaves_no_jvm():
+    quality_spark.stop_spark()
+    quality_spark.start_in_background(driver_memory="lots")  # not a size: the JVM refuses to start
+    with pytest.raises(Exception, match="JAVA_GATEWAY_EXITED|Java gateway"):
+        quality_spark.wait_for_start()
+    quality_spark.wait_for_start()  # the outcome was taken: nothing left to wait for
+    assert not quality_spark.is_running() and not java_children()
+
+
+def test_stopping_spark_while_it_starts_waits_for_the_start_and_its_warm_up_and_leaves_no_jvm():
+    """`stockmart run` starts Spark early and may stop at once (runs already in progress in its home): the
+    stop neither races the start (a JVM left behind) nor pulls the session from under the warm-up."""
+    import threading
+
+    quality_spark.stop_spark()
+    warned: list[str] = []
+    quality_spark.start_in_background(driver_memory="1g", warn=warned.append)
+    quality_spark.stop_spark()
+    for thread in threading.enumerate():  # a start left running would end now, with a session up
+        if thread.name == "spark-start":
+            thread.join(timeout=120)
+    try:
+        assert warned == [] and not quality_spark.is_running() and not java_children()
+    finally:
+        quality_spark.stop_spark()
