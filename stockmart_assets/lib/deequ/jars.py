@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +88,8 @@ def _fetch_with_maven(jar: MavenJar) -> None:
 
 def _download(jar: MavenJar, path: Path) -> None:
     """Download from Maven Central into the Maven repository layout, checking the published SHA-1."""
+    import urllib.request  # here: every process that loads the definitions imports this module
+
     url = f"{MAVEN_CENTRAL}/{jar.relative_path}"
     with urllib.request.urlopen(url) as response:
         data = response.read()

@@ -64,7 +64,7 @@ def _within(rule: Rule) -> str:
 
 def _in_day(rule: Rule, window: tuple[str, str]) -> str:
     c = q(rule.column)
-    return f"{c} IS NULL OR ({c} >= TIMESTAMP '{window[0]}' AND {c} < TIMESTAMP '{window[1]}')"
+    return f"{c} IS NULL OR ({c} >= {window[0]} AND {c} < {window[1]})"
 
 
 def _missing_share(rule: Rule, group: tuple[str, ...] = ()) -> dict[str, str]:

@@ -64,9 +64,14 @@ class Rule:
         window); ``day``: the partition's, for rules on it."""
         return KINDS[self.kind].violation(self, _day_window(day) if self.needs_partition else None)
 
-    def add_to(self, check: Any, day: Day | None = None) -> Any:
-        """Add this rule's Deequ constraint to a ``pydeequ.checks.Check``; returns the check."""
-        return KINDS[self.kind].add_to(check, self, _day_window(day) if self.needs_partition else None)
+    def add_to(self, check: Any, day: Day | None = None, day_column: str | None = None) -> Any:
+        """Add this rule's Deequ constraint to a ``pydeequ.checks.Check``; returns the check. A rule on the
+        partition's day checks ``day``, or with ``day_column`` each row against the day that column gives it
+        (a frame of several days, checked per day: see ``runner``)."""
+        window = None
+        if self.needs_partition:
+            window = _own_day_window(day_column) if day_column else _day_window(day)
+        return KINDS[self.kind].add_to(check, self, window)
 
     def derived_columns(self, group: tuple[str, ...] = ()) -> dict[str, str]:
         """Columns (name -> SQL) the frame needs before Deequ can check this rule; ``group``: columns that
@@ -80,7 +85,12 @@ class Rule:
 
 
 def _day_window(day: Day | None) -> tuple[str, str]:
-    """[D 00:00, D+1 00:00) as timestamp literals."""
+    """[D 00:00, D+1 00:00) as timestamp literals (SQL)."""
     if day is None:
         raise ValueError("this rule checks a partition's day: pass the day")
-    return f"{day.start:%Y-%m-%d %H:%M:%S}", f"{day.end:%Y-%m-%d %H:%M:%S}"
+    return f"TIMESTAMP '{day.start:%Y-%m-%d %H:%M:%S}'", f"TIMESTAMP '{day.end:%Y-%m-%d %H:%M:%S}'"
+
+
+def _own_day_window(day_column: str) -> tuple[str, str]:
+    """[D 00:00, D+1 00:00) of the date D in ``day_column`` (Spark SQL)."""
+    return f"CAST(`{day_column}` AS TIMESTAMP)", f"CAST(date_add(`{day_column}`, 1) AS TIMESTAMP)"

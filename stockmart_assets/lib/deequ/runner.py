@@ -10,8 +10,10 @@ as a grouping: a run over several days (a single-run backfill) reads them once, 
 per day in one Spark job, and then, day by day and in order, turns each day's aggregates into Deequ's metrics
 (``metricFromAggregationResult``, as Deequ does), evaluates that day's checks on them (``Check.evaluate``,
 anomaly checks included: a day is compared with the days before it, stored by the same run) and stores its
-watched metrics. So each day gets exactly the results a run of that day alone would give. For the failed
-rules, a few failing rows each are fetched in one more pass, with each rule's own predicate
+watched metrics. So each day gets exactly the results a run of that day alone would give. A rule on the
+partition's day has a check per day (its bounds are in the constraint), but one analyzer, comparing each row
+with the day it is grouped in, is aggregated for all of them: the work per row does not grow with the days.
+For the failed rules, a few failing rows each are fetched in one more pass, with each rule's own predicate
 (``Rule.violation``): bad data is read twice, good data once.
 """
 
@@ -211,12 +213,22 @@ class _Pass:
             spark, spark._jvm, checked, table, rules, watch)
         self._shared = {rule.description: self._check(rule, None) for rule in rules if not rule.needs_partition}
         self._none = self.jvm.scala.Option.apply(None)
+        self._own_days: dict[str, Any] = {}
+        self.aggregated = 0  # how many analyzers the last aggregation computed
 
-    def _check(self, rule: Rule, day: Day | None) -> Any:
+    def _check(self, rule: Rule, day: Day | None, day_column: str | None = None) -> Any:
         from pydeequ.checks import Check, CheckLevel
 
         level = CheckLevel.Error if rule.level == ERROR else CheckLevel.Warning
-        return rule.add_to(Check(self.spark, level, rule.description), day)._Check
+        return rule.add_to(Check(self.spark, level, rule.description), day, day_column)._Check
+
+    def _own_day_analyzer(self, rule: Rule) -> Any:
+        """The analyzer of ``rule`` (on the partition's day) checking each row against the day it is grouped in."""
+        if rule.description not in self._own_days:
+            [analyzer] = self.jvm.scala.collection.JavaConverters.setAsJavaSet(
+                self._check(rule, None, DAY_COLUMN).requiredAnalyzers()).toArray()
+            self._own_days[rule.description] = analyzer
+        return self._own_days[rule.description]
 
     def plan(self, scope: Scope) -> _Plan:
         day = scope if isinstance(scope, Day) else None
@@ -227,14 +239,28 @@ class _Pass:
         """Aggregate every analyzer any scope needs in one Spark job (per day when ``grouped``); returns the
         function that gives a scope's metrics, Deequ's (JVM) analyzer -> metric map."""
         jvm = self.jvm
+        as_java = jvm.scala.collection.JavaConverters.setAsJavaSet
         ordered = jvm.java.util.LinkedHashSet()  # Deequ's analyzers are case classes: equal ones merge
         for analyzer in extra:
             ordered.add(analyzer)
+        # A rule on the partition's day has a check per day, whose analyzer holds the day's bounds: aggregated as
+        # they are, N days would put N analyzers on every row. Grouped by day, one analyzer comparing each row
+        # with its group's day aggregates the same state for every day, and each day's own analyzer turns its
+        # group's into that day's metric (``own_day``), as if it had been aggregated itself.
+        own_day: dict[str, list[tuple[Any, Any]]] = {}  # scope key -> (the day's analyzer, the one aggregated)
+        added: set[int] = set()  # the checks shared by every scope, added once
         for plan in plans:
-            for _, check in plan.rule_checks:
-                ordered.addAll(jvm.scala.collection.JavaConverters.setAsJavaSet(check.requiredAnalyzers()))
+            for rule, check in plan.rule_checks:
+                if grouped and rule.needs_partition:
+                    shared = self._own_day_analyzer(rule)
+                    ordered.add(shared)
+                    own_day.setdefault(plan.scope.key, []).extend(
+                        (analyzer, shared) for analyzer in as_java(check.requiredAnalyzers()).toArray())
+                elif id(check) not in added:
+                    added.add(id(check))
+                    ordered.addAll(as_java(check.requiredAnalyzers()))
         schema = self.checked._jdf.schema()
-        analyzers, failures = [], {}
+        analyzers, failures, problems = [], {}, {}
         shareable = None
         for analyzer in ordered.toArray():
             if shareable is None:  # Deequ's classes come from the session's jars, not the JVM's class path
@@ -243,15 +269,24 @@ class _Pass:
             problem = jvm.com.amazon.deequ.analyzers.Preconditions.findFirstFailing(schema, analyzer.preconditions())
             if problem.isDefined():  # as Deequ does: the analyzer's metric is the precondition's failure
                 failures[analyzer] = analyzer.toFailureMetric(problem.get())
+                problems[analyzer] = problem.get()
             elif not shareable.isInstance(analyzer):
                 raise ValueError(f"{analyzer.toString()} is not scan-shareable: it would need its own pass")
             else:
                 analyzers.append(analyzer)
+        self.aggregated = len(analyzers)
         columns, offsets = jvm.java.util.ArrayList(), []  # kept in the JVM: one call per analyzer, not per column
         for analyzer in analyzers:
             offsets.append(columns.size())
             columns.addAll(jvm.scala.collection.JavaConverters.seqAsJavaList(analyzer.aggregationFunctions()))
         to_seq = jvm.scala.collection.JavaConverters.asScalaBuffer
+        # Where each day's analyzer finds its aggregates: the aggregated one's (they aggregate the same state), or
+        # the precondition that failed both.
+        own_source = {}
+        for shared in {id(shared): shared for pairs in own_day.values() for _, shared in pairs}.values():
+            failed = [problems[a] for a in problems if a.equals(shared)]
+            own_source[id(shared)] = failed[0] if failed else next(
+                offset for analyzer, offset in zip(analyzers, offsets) if analyzer.equals(shared))
 
         def aggregated(frame: DataFrame, group: bool) -> list:
             """The aggregates' rows: one per day (the day first), or one for the whole frame."""
@@ -282,6 +317,10 @@ class _Pass:
                 row, base = rows[scope.key]
                 for analyzer, offset in zip(analyzers, offsets):
                     computed[analyzer] = self._metric(analyzer, row, base + offset)
+            for analyzer, shared in own_day.get(scope.key, ()):  # Deequ's metric of the day's own analyzer
+                source = own_source[id(shared)]
+                computed[analyzer] = (self._metric(analyzer, rows[scope.key][0], rows[scope.key][1] + source)
+                                      if isinstance(source, int) else analyzer.toFailureMetric(source))
             return computed
 
         return metrics_of

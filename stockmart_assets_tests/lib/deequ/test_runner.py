@@ -150,3 +150,25 @@ def test_an_interpreted_pass_compiles_no_code_and_gives_what_a_compiled_one_give
     assert [r.check for r in interpreted[0].suite.failures] == [
         "order_id is unique", "quantity is complete", "quantity is positive", "price is below 1,000",
         "no_such_column is complete", "lot_size is positive"]
+
+
+def aggregated_analyzers(spark, days: list[Day]) -> int:
+    """How many analyzers the pass aggregates for ``days`` of the suite's trades, grouped by day as a range is."""
+    from pyspark.sql import functions as F
+
+    from stockmart_assets.lib.deequ.runner import DAY_COLUMN, _Pass
+
+    frame = trades(spark, days[0].key, [(1, 5), (2, 3)]).withColumn(DAY_COLUMN, F.to_date("order_datetime"))
+    for rule in SUITE.rules:
+        for name, sql in rule.derived_columns((DAY_COLUMN,)).items():
+            frame = frame.selectExpr("*", f"{sql} AS `{name}`")
+    pass_ = _Pass(spark, frame, "trade", list(SUITE.rules), None)
+    pass_.aggregate([pass_.plan(day) for day in days], [], grouped=True)
+    return pass_.aggregated
+
+
+def test_a_range_aggregates_the_rule_on_the_partition_day_once_not_once_per_day(spark):
+    """Each day has a check of its own for ``in_partition_day`` (its bounds are in the constraint), but the
+    aggregation computes one analyzer for all of them: a 30-day backfill must not compute 30 on every row.
+    ``test_a_range_gives_each_day_what_a_run_of_that_day_gives`` shows each day still gets its own result."""
+    assert aggregated_analyzers(spark, DAYS) == aggregated_analyzers(spark, DAYS[:1])
