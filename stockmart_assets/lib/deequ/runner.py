@@ -260,7 +260,7 @@ class _Pass:
                     added.add(id(check))
                     ordered.addAll(as_java(check.requiredAnalyzers()))
         schema = self.checked._jdf.schema()
-        analyzers, failures, problems = [], {}, {}
+        analyzers, failures = [], {}
         shareable = None
         for analyzer in ordered.toArray():
             if shareable is None:  # Deequ's classes come from the session's jars, not the JVM's class path
@@ -269,7 +269,6 @@ class _Pass:
             problem = jvm.com.amazon.deequ.analyzers.Preconditions.findFirstFailing(schema, analyzer.preconditions())
             if problem.isDefined():  # as Deequ does: the analyzer's metric is the precondition's failure
                 failures[analyzer] = analyzer.toFailureMetric(problem.get())
-                problems[analyzer] = problem.get()
             elif not shareable.isInstance(analyzer):
                 raise ValueError(f"{analyzer.toString()} is not scan-shareable: it would need its own pass")
             else:
@@ -280,13 +279,11 @@ class _Pass:
             offsets.append(columns.size())
             columns.addAll(jvm.scala.collection.JavaConverters.seqAsJavaList(analyzer.aggregationFunctions()))
         to_seq = jvm.scala.collection.JavaConverters.asScalaBuffer
-        # Where each day's analyzer finds its aggregates: the aggregated one's (they aggregate the same state), or
-        # the precondition that failed both.
-        own_source = {}
+        # Where each day's analyzer finds its aggregates: the aggregated one's (the same state). A rule on the
+        # partition's day is a Compliance with no column preconditions, so it is always aggregated.
+        own_offset = {}
         for shared in {id(shared): shared for pairs in own_day.values() for _, shared in pairs}.values():
-            failed = [problems[a] for a in problems if a.equals(shared)]
-            own_source[id(shared)] = failed[0] if failed else next(
-                offset for analyzer, offset in zip(analyzers, offsets) if analyzer.equals(shared))
+            own_offset[id(shared)] = next(offset for a, offset in zip(analyzers, offsets) if a.equals(shared))
 
         def aggregated(frame: DataFrame, group: bool) -> list:
             """The aggregates' rows: one per day (the day first), or one for the whole frame."""
@@ -318,9 +315,8 @@ class _Pass:
                 for analyzer, offset in zip(analyzers, offsets):
                     computed[analyzer] = self._metric(analyzer, row, base + offset)
             for analyzer, shared in own_day.get(scope.key, ()):  # Deequ's metric of the day's own analyzer
-                source = own_source[id(shared)]
-                computed[analyzer] = (self._metric(analyzer, rows[scope.key][0], rows[scope.key][1] + source)
-                                      if isinstance(source, int) else analyzer.toFailureMetric(source))
+                row, base = rows[scope.key]
+                computed[analyzer] = self._metric(analyzer, row, base + own_offset[id(shared)])
             return computed
 
         return metrics_of
