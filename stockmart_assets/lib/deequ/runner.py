@@ -40,9 +40,12 @@ DAY_COLUMN = "__day"
 _WHOLE_STAGE = "spark.sql.codegen.wholeStage"
 # A pass that reads no more rows than this evaluates Spark's expressions as they are (``interpreted``): on a few
 # thousand rows, compiling each plan's generated code costs more than running it, most of all in a fresh JVM.
-# Past some tens of thousands of rows the compiled code wins, and wins more as the rows grow.
+# Past some tens of thousands of rows the compiled code wins, and wins more as the rows grow. Such a pass is also
+# planned once, not stage by stage (adaptive execution re-plans after each shuffle and broadcast to size the
+# next stages: on a few thousand rows there is nothing to size), and shuffles into one partition.
 INTERPRETED_MAX_ROWS = 20_000
-_INTERPRETED = {_WHOLE_STAGE: "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+_FEW_ROWS = {_WHOLE_STAGE: "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+                "spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": "1"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,8 @@ def scan_table(
     against ``parents`` (table name -> frame) and skipped for a parent table it does not hold. ``day_column``
     puts a row in its day when ``scopes`` holds several. An empty scope yields ``rows == 0`` and Deequ's
     failures on empty data (the caller decides what an empty partition means); its metrics are not stored.
-    ``interpreted``: Spark evaluates the pass's expressions without generating code, for a pass over few rows
-    (``INTERPRETED_MAX_ROWS``); the results are the same either way.
+    ``interpreted``: Spark evaluates the pass's expressions without generating code, and plans it without
+    adaptive execution, for a pass over few rows (``INTERPRETED_MAX_ROWS``); the results are the same either way.
     """
     prepare_pydeequ()
     from pydeequ.analyzers import Size
@@ -96,7 +99,7 @@ def scan_table(
              and (rule.parent is None or rule.parent[0] in (parents or {}))]
     failed_samples: dict[tuple[str, str], tuple[dict, ...]] = {}
     outcomes = []
-    with session_conf(spark, _INTERPRETED if interpreted else {}):  # the whole pass, its counts included
+    with session_conf(spark, _FEW_ROWS if interpreted else {}):  # the whole pass, its counts included
         checked = with_orphan_flags(df, [rule for rule in rules if rule.parent], parents or {})
         group: tuple[str, ...] = ()
         if several:

@@ -61,6 +61,10 @@ def socket_path(base: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"stockmart-{digest}.sock"
 
 
+# Data folder -> (pid, port, password) of the server that last answered its user's login in this process.
+_ANSWERED: dict[Path, tuple[int, int | None, str | None]] = {}
+
+
 class LocalMariaDB:
     """One server per data directory. ``ensure()`` is idempotent and returns the connection URL."""
 
@@ -113,8 +117,17 @@ class LocalMariaDB:
         return pymysql.connect(unix_socket=str(self.socket), user="root", charset="utf8mb4", **kw)
 
     def ensure(self, timeout_s: float = 60.0) -> str:
+        """The server's URL, once it runs and answers; started (and set up, the first time) when it does not.
+
+        Every connection a run opens asks for the URL first. A server process that has answered its user's
+        login in this process is not asked again while its pid stays alive and its port and password stay as
+        they were: a connection costs a login, and asking first would double it.
+        """
         with self._lock():
-            if self.running_pid() and self._answers():
+            pid = self.running_pid()
+            state = (pid, self.port, self._read("password"))
+            if pid and (_ANSWERED.get(self.base) == state or self._answers()):
+                _ANSWERED[self.base] = state
                 return self.url
             self._start(timeout_s)
             return self.url

@@ -107,8 +107,9 @@ def test_a_failing_rule_samples_its_first_rows_in_column_order(spark):
 
 
 @pytest.mark.parametrize("interpreted", [False, True], ids=["compiled", "interpreted"])
-def test_the_pass_leaves_the_sessions_code_generation_as_it_was(spark, interpreted):
-    keys = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")
+def test_the_pass_leaves_the_sessions_code_generation_and_planning_as_they_were(spark, interpreted):
+    keys = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode", "spark.sql.adaptive.enabled",
+            "spark.sql.shuffle.partitions")
     before = {key: spark.conf.get(key, None) for key in keys}
     list(scan_table(spark, trades(spark, "2024-12-26", [(1, 1)]), "trade", [DAYS[0]], suite=SUITE,
                     interpreted=interpreted))
@@ -150,6 +151,33 @@ def test_an_interpreted_pass_compiles_no_code_and_gives_what_a_compiled_one_give
     assert [r.check for r in interpreted[0].suite.failures] == [
         "order_id is unique", "quantity is complete", "quantity is positive", "price is below 1,000",
         "no_such_column is complete", "lot_size is positive"]
+
+
+def spark_jobs(spark, action) -> int:
+    """How many Spark jobs ``action`` runs (counted in a job group of its own)."""
+    import uuid
+
+    context, group = spark.sparkContext, f"counted-{uuid.uuid4()}"
+    context.setJobGroup(group, "counted")
+    try:
+        action()
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    return len(context.statusTracker().getJobIdsForGroup(group))
+
+
+def test_a_pass_over_few_rows_is_planned_once_not_stage_by_stage(spark):
+    """Adaptive execution runs each shuffle (the uniqueness flags' window, the grouping by day) and broadcast as
+    a job of its own and re-plans after it; a pass over few rows has nothing to size, and is planned once."""
+    frames = [trades(spark, day, rows) for day, rows in
+              [("2024-12-26", [(1, 5), (1, 0), (3, None)]), ("2024-12-28", [(1, 4), (2, 6)])]]
+    everything = frames[0].unionByName(frames[1])
+
+    def scan(interpreted: bool) -> None:
+        list(scan_table(spark, everything, "trade", DAYS, suite=SUITE, profile=True, day_column="order_datetime",
+                        interpreted=interpreted))
+
+    assert spark_jobs(spark, lambda: scan(True)) < spark_jobs(spark, lambda: scan(False))
 
 
 def aggregated_analyzers(spark, days: list[Day]) -> int:

@@ -51,3 +51,29 @@ def test_a_folder_with_spaces_and_hangul_gets_a_server(tmp_path, mysql_server):
             assert "내 폴더 (it's mine)" in cur.fetchone()[0]
     finally:
         server.stop()
+
+
+def test_a_server_that_answered_is_not_logged_into_again_before_each_connection(tmp_path, mysql_server):
+    """Every connection a run opens asks for the URL first: a server this process has seen answer is not
+    logged into again (a connection costs one login, not two), and a restarted one is asked once more."""
+    server = LocalMariaDB(tmp_path / "mariadb")
+
+    def logins() -> int:  # the server's count of connection attempts, this query's own included
+        with server.root() as con, con.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+            return int(cur.fetchone()[1])
+
+    try:
+        for _ in range(2):  # a server started here, then the same one restarted
+            server.ensure()
+            before = logins()
+            for _ in range(5):
+                server.ensure()
+            assert logins() - before == 2, "asked once, besides the count's own query"
+            before = logins()
+            for _ in range(5):
+                server.ensure()
+            assert logins() - before == 1, "not asked again"
+            server.stop()
+    finally:
+        server.stop()
