@@ -45,7 +45,7 @@ _WHOLE_STAGE = "spark.sql.codegen.wholeStage"
 # next stages: on a few thousand rows there is nothing to size), and shuffles into one partition.
 INTERPRETED_MAX_ROWS = 20_000
 _FEW_ROWS = {_WHOLE_STAGE: "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-                "spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": "1"}
+             "spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": "1"}
 
 
 @dataclass(frozen=True)
