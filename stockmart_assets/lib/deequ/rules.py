@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stockmart_assets.lib.day import Day
-from stockmart_assets.lib.deequ.kinds import KINDS
+from stockmart_assets.lib.deequ.kinds import KINDS, q
 
 ERROR = "error"
 WARNING = "warning"
@@ -93,4 +93,4 @@ def _day_window(day: Day | None) -> tuple[str, str]:
 
 def _own_day_window(day_column: str) -> tuple[str, str]:
     """[D 00:00, D+1 00:00) of the date D in ``day_column`` (Spark SQL)."""
-    return f"CAST(`{day_column}` AS TIMESTAMP)", f"CAST(date_add(`{day_column}`, 1) AS TIMESTAMP)"
+    return f"CAST({q(day_column)} AS TIMESTAMP)", f"CAST(date_add({q(day_column)}, 1) AS TIMESTAMP)"

@@ -284,9 +284,8 @@ class _Pass:
         to_seq = jvm.scala.collection.JavaConverters.asScalaBuffer
         # Where each day's analyzer finds its aggregates: the aggregated one's (the same state). A rule on the
         # partition's day is a Compliance with no column preconditions, so it is always aggregated.
-        own_offset = {}
-        for shared in {id(shared): shared for pairs in own_day.values() for _, shared in pairs}.values():
-            own_offset[id(shared)] = next(offset for a, offset in zip(analyzers, offsets) if a.equals(shared))
+        own_offset = {id(shared): next(offset for a, offset in zip(analyzers, offsets) if a.equals(shared))
+                      for shared in self._own_days.values()}
 
         def aggregated(frame: DataFrame, group: bool) -> list:
             """The aggregates' rows: one per day (the day first), or one for the whole frame."""
