@@ -145,11 +145,15 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
             os.makedirs(os.path.dirname(res.quality.metrics_repository) or ".", exist_ok=True)
             watch = Watch.of(table.name, res.quality.metrics_repository)
         try:
-            parents = {p: res.spark.read_mysql(res.mysql, TABLES[p]) for _, p, _ in table.parents} if verify else {}
-            rows = res.spark.read_mysql(res.mysql, table, days or WHOLE)
+            # The run's rows, then each parent table whole (for its foreign keys).
+            reads = [(table, days), *((TABLES[p], None) for p in dict.fromkeys(p for _, p, _ in table.parents)
+                                      if verify)]
             with res.mysql.connect() as con:  # the rows the pass reads, counted no further than it matters
-                read = sum(count_at_most(con, t, d, INTERPRETED_MAX_ROWS + 1)
-                           for t, d in [(table, days), *((TABLES[p], None) for p in parents)])
+                counts = [count_at_most(con, t, d, INTERPRETED_MAX_ROWS + 1) for t, d in reads]
+            rows, *parent_rows = [res.spark.read_mysql(res.mysql, t, d or WHOLE, few_rows=n <= INTERPRETED_MAX_ROWS)
+                                  for (t, d), n in zip(reads, counts)]
+            parents = {t.name: frame for (t, _), frame in zip(reads[1:], parent_rows)}
+            read = sum(counts)
             scans = list(scan_table(
                 res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
                 suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,

@@ -85,15 +85,18 @@ class SparkResource(dg.ConfigurableResource):
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self._stop()
 
-    def read_mysql(self, mysql: MySQLResource, table: LandingTable, scope: Scope | Days = WHOLE) -> "DataFrame":
-        """``table`` (persisted, reused within the run) or its rows of some days (read on each action)."""
+    def read_mysql(self, mysql: MySQLResource, table: LandingTable, scope: Scope | Days = WHOLE,
+                   few_rows: bool = False) -> "DataFrame":
+        """``table`` (persisted, reused within the run) or its rows of some days (read on each action), in
+        ``read_slices`` parallel reads, or in one for ``few_rows``: each slice is a task with a JDBC connection
+        of its own, which a few thousand rows do not repay."""
         if scope is WHOLE and table.name in self._cache:
             return self._cache[table.name]
         from pyspark import StorageLevel
 
         from stockmart_assets.lib.deequ.jdbc import read_table
 
-        df = read_table(self.session(), mysql.connection_params(), table, scope, self.read_slices)
+        df = read_table(self.session(), mysql.connection_params(), table, scope, 1 if few_rows else self.read_slices)
         if scope is WHOLE:
             df = df.persist(StorageLevel.MEMORY_AND_DISK)
             self._cache[table.name] = df

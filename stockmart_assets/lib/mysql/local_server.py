@@ -114,7 +114,7 @@ class LocalMariaDB:
 
     def root(self, **kw) -> pymysql.Connection:
         """A connection as root over the server's socket: administration (grants, global settings, the binlog)."""
-        return pymysql.connect(unix_socket=str(self.socket), user="root", charset="utf8mb4", **kw)
+        return pymysql.connect(unix_socket=str(self.socket), user="root", charset="utf8mb4", ssl_disabled=True, **kw)
 
     def ensure(self, timeout_s: float = 60.0) -> str:
         """The server's URL, once it runs and answers; started (and set up, the first time) when it does not.
@@ -136,7 +136,7 @@ class LocalMariaDB:
         try:
             pymysql.connect(
                 host="127.0.0.1", port=self.port, user=USER, password=self._read("password") or "",
-                database=DATABASE, connect_timeout=2,
+                database=DATABASE, connect_timeout=2, ssl_disabled=True,
             ).close()
             return True
         except pymysql.MySQLError:
@@ -162,7 +162,8 @@ class LocalMariaDB:
         args = [
             server, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}", f"--tmpdir={tmpdir}",
             f"--pid-file={self.pidfile}", f"--log-error={self.log}", f"--port={port}",
-            "--bind-address=127.0.0.1", "--skip-name-resolve", "--local-infile=1",
+            # Loopback only, and no TLS (its clients connect without: a TLS context costs more than a login).
+            "--bind-address=127.0.0.1", "--skip-ssl", "--skip-name-resolve", "--local-infile=1",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin",
             "--innodb-buffer-pool-size=512M", "--innodb-log-file-size=256M", "--max-allowed-packet=256M",
             # The row-based binlog change capture reads (lib/mysql/binlog.py), kept for a week.

@@ -115,3 +115,20 @@ def test_stopping_spark_while_it_starts_waits_for_the_start_and_its_warm_up_and_
         assert warned == [] and not quality_spark.is_running() and not java_children()
     finally:
         quality_spark.stop_spark()
+
+
+@pytest.mark.mysql
+def test_a_read_of_few_rows_is_one_jdbc_query_and_a_larger_one_is_sliced(mysql_url):
+    """Each slice of a read is a task with a JDBC connection of its own: the check steps read a table or days
+    of at most ``INTERPRETED_MAX_ROWS`` rows (``few_rows``) in one."""
+    from stockmart_assets.defs.mysql.resources import MySQLResource
+    from stockmart_assets.lib.day import Days
+    from stockmart_assets.lib.landing.contract import TRADE
+
+    mysql = MySQLResource(url=mysql_url)
+    mysql.create_tables()
+    days = Days.of(["2024-12-26", "2024-12-27"])
+    with dg.build_resources({"spark": SparkResource(driver_memory="1g", read_slices=4)}) as resources:
+        spark = resources.spark
+        assert spark.read_mysql(mysql, TRADE, days, few_rows=True).rdd.getNumPartitions() == 1
+        assert spark.read_mysql(mysql, TRADE, days).rdd.getNumPartitions() == 4

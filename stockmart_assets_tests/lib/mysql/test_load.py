@@ -43,7 +43,9 @@ def _until(condition, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, what
-        time.sleep(0.05)
+        # InnoDB refreshes what information_schema.innodb_trx shows only once it has gone unread for 0.1 s:
+        # polled more often, it never shows the transaction that started waiting.
+        time.sleep(0.15)
 
 
 @pytest.mark.parametrize("loaded_before", [False, True], ids=["first-load", "reload"])

@@ -77,3 +77,22 @@ def test_a_server_that_answered_is_not_logged_into_again_before_each_connection(
             server.stop()
     finally:
         server.stop()
+
+
+def test_connections_to_the_throwaway_server_build_no_tls_context(mysql_server, mysql_root):
+    """The throwaway server runs without TLS, so its clients do not prepare any: pymysql's default ("preferred")
+    builds a TLS context for every connection, which costs more than the login itself. A server given by its
+    URL keeps pymysql's default."""
+    from stockmart_assets.defs.mysql.resources import MySQLResource
+    from stockmart_assets_tests.conftest import LOCAL_SERVERS
+
+    server = LOCAL_SERVERS[mysql_server]
+    with server.root() as con, con.cursor() as cur:
+        cur.execute("SELECT @@have_ssl")
+        assert cur.fetchone()[0] == "DISABLED"
+        assert not con.ssl
+    with MySQLResource(local_server_dir=str(server.base)).connect() as con, con.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert not con.ssl and not hasattr(con, "ctx")
+    with MySQLResource(url=mysql_server).connect() as con:
+        assert con.ssl and con.ctx is not None
