@@ -6,7 +6,6 @@ import sys
 import pyarrow as pa
 import pytest
 
-from stockmart_assets.lib import scratch as scratch_module
 from stockmart_assets.lib.scratch import scratch
 
 
@@ -15,9 +14,10 @@ def test_each_use_has_its_own_connection_to_one_database_in_utc():
         first.register("data", pa.table({"a": [1, 2]}))
         first.execute("CREATE TEMP TABLE landing AS SELECT * FROM data").fetchall()
         first.execute("SET TimeZone = 'Asia/Seoul'").fetchall()
-        database = scratch_module._database
+        spill = first.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     with scratch() as second:
-        assert scratch_module._database is database, "made once per process"
+        # One database per process: the same spill folder (a database made per use has one of its own).
+        assert second.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] == spill
         for name in ("data", "landing"):
             with pytest.raises(Exception, match="does not exist"):
                 second.execute(f"SELECT * FROM {name}")

@@ -5,7 +5,7 @@ import pytest
 
 from stockmart_assets.defs.quality.resources import SparkResource
 from stockmart_assets.lib.deequ import spark as quality_spark
-from stockmart_assets_tests.support.pipeline import java_children
+from stockmart_assets_tests.support.pipeline import java_children, pipeline  # noqa: F401  (pipeline: a fixture)
 from stockmart_assets_tests.support.spark_starts import STARTS
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -132,3 +132,27 @@ def test_a_read_of_few_rows_is_one_jdbc_query_and_a_larger_one_is_sliced(mysql_u
         spark = resources.spark
         assert spark.read_mysql(mysql, TRADE, days, few_rows=True).rdd.getNumPartitions() == 1
         assert spark.read_mysql(mysql, TRADE, days).rdd.getNumPartitions() == 4
+
+
+@pytest.mark.mysql
+def test_check_steps_over_few_rows_run_every_spark_stage_in_one_task(pipeline):
+    """The seed's check steps, the dimensions' (whole tables) and a day's (its rows): each read of a few rows is
+    one JDBC query, so no stage of theirs, the reads included, runs more than one task."""
+    from stockmart_assets.lib.deequ.spark import environment_driver, start_in_background, wait_for_start
+    from stockmart_assets_tests.support.pipeline import DIMENSIONS, FACTS
+
+    with quality_spark.held():
+        start_in_background(**environment_driver())  # the session of the runs, its warm-up outside the count
+        wait_for_start()
+        context, group = quality_spark.get_spark(**environment_driver()).sparkContext, "the check steps"
+        context.setJobGroup(group, group)
+        try:
+            assert pipeline(DIMENSIONS).success
+            assert pipeline(FACTS, ["2024-12-26"]).success
+        finally:
+            context.setLocalProperty("spark.jobGroup.id", None)
+        tracker = context.statusTracker()
+        stages = [tracker.getStageInfo(stage) for job in tracker.getJobIdsForGroup(group)
+                  for stage in tracker.getJobInfo(job).stageIds]
+    assert len(stages) >= 5, "the five tables' passes ran in the group"
+    assert {stage.numTasks for stage in stages} == {1}
