@@ -8,7 +8,8 @@ range as one run and its first ``--singles`` days as runs of their own, each a f
 tree's code (``PYTHONPATH``) with this project's virtualenv. Run it alternately for two trees (old, new,
 new, old, ...): on a machine whose speed drifts, only pairs compare. The landing files are generated once
 into ``bench/out/backfill-landing`` and reused. Prints one JSON line: the backfill's wall time, its peak tree
-RSS, the single runs' wall times and the six slowest steps of the backfill.
+RSS (and its Python and JVM shares, and each step's peak: tree, Python alone), the single runs' wall
+times and the six slowest steps of the backfill.
 """
 
 import argparse
@@ -62,7 +63,14 @@ def main() -> int:
         steps = {s["key"]: s["end"] - s["start"] for s in backfill.result["run"]["steps"] if s["end"]}
         print(json.dumps({
             "tag": a.tag, "tree": str(a.tree), "backfill_s": round(backfill.result["run"]["wall_s"], 2),
-            "peak_rss_gib": round(backfill.rss.peak() / suite.GIB, 2), "singles_s": [round(s, 2) for s in singles],
+            "peak_rss_gib": round(backfill.rss.peak() / suite.GIB, 2),
+            "peak_rss_python_gib": round(backfill.rss.peak(python_only=True) / suite.GIB, 2),
+            "peak_rss_java_gib": round(backfill.rss.peak_java() / suite.GIB, 2),
+            "step_peak_rss_gib": {s["key"]: [round(backfill.rss.peak([(s["start"], s["end"])]) / suite.GIB, 2),
+                                             round(backfill.rss.peak([(s["start"], s["end"])], python_only=True)
+                                                   / suite.GIB, 2)]
+                                  for s in backfill.result["run"]["steps"] if s["end"]},
+            "singles_s": [round(s, 2) for s in singles],
             "slowest_steps_s": {k: round(v, 2) for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:6]},
         }))
     finally:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stockmart_assets.lib.day import Day
+from stockmart_assets.lib.deequ.jvm import names
 from stockmart_assets.lib.deequ.results import ConstraintResult, SuiteResult
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class AnomalyMetric:
         import pydeequ.analyzers as analyzers
 
         return getattr(analyzers, self.analyzer)(*([self.column] if self.column else []))._set_jvm(
-            spark._jvm)._analyzer_jvm
+            names(spark._jvm))._analyzer_jvm
 
 
 ROW_COUNT = AnomalyMetric("Size")
@@ -77,29 +78,27 @@ class History:
 
     def __init__(self, watch: Watch, spark: SparkSession, table: str):
         from pydeequ.anomaly_detection import RelativeRateOfChangeStrategy
-        from pydeequ.scala_utils import to_scala_map
+        from pydeequ.scala_utils import to_scala_map, to_scala_seq
 
-        jvm = spark._jvm
+        jvm = names(spark._jvm)
         self.watch, self.spark, self.table = watch, spark, table
         self.repository = jvm.com.amazon.deequ.repository.fs.FileSystemMetricsRepository(
             spark._jsparkSession, watch.repository)
         self.this_table = to_scala_map(spark, {"table": table})
         self.analyzers = [metric.analyzer_jvm(spark) for metric in watch.metrics]  # the pass computes these
+        self._only = [to_scala_seq(jvm, [analyzer]) for analyzer in self.analyzers]  # for forAnalyzers
         self._strategies = [RelativeRateOfChangeStrategy(m.max_rate_decrease, m.max_rate_increase)._set_jvm(jvm)
                             ._anomaly_jvm for m in watch.metrics]
         self._warning, self._none = jvm.com.amazon.deequ.checks.CheckLevel.Warning(), jvm.scala.Option.apply(None)
+        self.jvm = jvm
 
     def checks_of(self, day: Day) -> tuple[list[Any], list[ConstraintResult]]:
         """Deequ's anomaly checks of ``day`` (built as VerificationRunBuilder.addAnomalyCheck builds them) and
         the results of metrics that have no history yet (stored as the baseline; they pass)."""
-        from pydeequ.scala_utils import to_scala_seq
-
-        jvm = self.spark._jvm
         earlier = day.epoch_millis - 1  # Deequ's "before" bound is inclusive: only earlier partitions
         checks, baselines = [], []
-        for metric, analyzer, strategy in zip(self.watch.metrics, self.analyzers, self._strategies):
-            history = self.repository.load().withTagValues(self.this_table).before(earlier).forAnalyzers(
-                to_scala_seq(jvm, [analyzer])).get()
+        for metric, analyzer, only, strategy in zip(self.watch.metrics, self.analyzers, self._only, self._strategies):
+            history = self.repository.load().withTagValues(self.this_table).before(earlier).forAnalyzers(only).get()
             if history.isEmpty():
                 # Deequ would fail the check: "There have to be previous results in the MetricsRepository!!"
                 baselines.append(ConstraintResult(
@@ -111,9 +110,9 @@ class History:
                 continue
             # Deequ's AnomalyCheckConfig limits the history to this table's earlier partitions (other tables
             # share the file; an older partition may be re-run).
-            config = jvm.com.amazon.deequ.AnomalyCheckConfig(
-                self._warning, metric.description, self.this_table, self._none, jvm.scala.Some(earlier))
-            checks.append(jvm.com.amazon.deequ.VerificationRunBuilderHelper.getAnomalyCheck(
+            config = self.jvm.com.amazon.deequ.AnomalyCheckConfig(
+                self._warning, metric.description, self.this_table, self._none, self.jvm.scala.Some(earlier))
+            checks.append(self.jvm.com.amazon.deequ.VerificationRunBuilderHelper.getAnomalyCheck(
                 self.repository, strategy, analyzer, config))
         return checks, baselines
 
@@ -121,13 +120,13 @@ class History:
         """Store the day's watched metrics (only those) from Deequ's VerificationResult, replacing a re-run's."""
         from pydeequ.scala_utils import to_scala_map
 
-        jvm, computed = self.spark._jvm, verification.metrics()
-        watched = {}
+        jvm, computed = self.jvm, verification.metrics()
+        watched = jvm.java.util.HashMap()  # a Python dict keyed by JVM objects would ask the JVM to hash each key
         for analyzer in self.analyzers:
             value = computed.get(analyzer)
             if value.isDefined():
-                watched[analyzer] = value.get()
-        context = jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(to_scala_map(self.spark, watched))
+                watched.put(analyzer, value.get())
+        context = jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(jvm.PythonUtils.toScalaMap(watched))
         key = jvm.com.amazon.deequ.repository.ResultKey(
             day.epoch_millis, to_scala_map(self.spark, {"table": self.table, "partition": day.key}))
         self.repository.save(key, context)

@@ -19,6 +19,7 @@ For the failed rules, a few failing rows each are fetched in one more pass, with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from stockmart_assets.lib.day import WHOLE, Day, Scope
 from stockmart_assets.lib.deequ.anomaly import History, Watch
+from stockmart_assets.lib.deequ.jvm import names
 from stockmart_assets.lib.deequ.results import ConstraintResult, SuiteResult
 from stockmart_assets.lib.deequ.rules import ERROR, Rule
 from stockmart_assets.lib.deequ.samples import SAMPLE_SIZE, sample_rows
@@ -112,7 +114,7 @@ def scan_table(
 
         pass_ = _Pass(spark, checked, table, rules, watch)
         plans = [pass_.plan(scope) for scope in scopes]
-        extra = [a._set_jvm(spark._jvm)._analyzer_jvm
+        extra = [a._set_jvm(pass_.jvm)._analyzer_jvm
                  for a in [Size(), *(profile_analyzers(df.schema) if profile else [])]]
         history = History(watch, spark, table) if watch is not None else None
         extra += history.analyzers if history else []
@@ -213,9 +215,12 @@ class _Pass:
 
     def __init__(self, spark: SparkSession, checked: DataFrame, table: str, rules: list[Rule], watch: Watch | None):
         self.spark, self.jvm, self.checked, self.table, self.rules, self.watch = (
-            spark, spark._jvm, checked, table, rules, watch)
+            spark, names(spark._jvm), checked, table, rules, watch)
         self._shared = {rule.description: self._check(rule, None) for rule in rules if not rule.needs_partition}
         self._none = self.jvm.scala.Option.apply(None)
+        results = self.jvm.com.amazon.deequ.VerificationResult  # Deequ's defaults: every analyzer, every check
+        self._all_metrics = getattr(results, "successMetricsAsDataFrame$default$3")()
+        self._all_checks = getattr(results, "checkResultsAsJson$default$2")()
         self._own_days: dict[str, Any] = {}
         self.aggregated = 0  # how many analyzers the last aggregation computed
 
@@ -263,7 +268,7 @@ class _Pass:
                     added.add(id(check))
                     ordered.addAll(as_java(check.requiredAnalyzers()))
         schema = self.checked._jdf.schema()
-        analyzers, failures = [], {}
+        analyzers, failures = [], []  # failures: (analyzer, its failure metric)
         shareable = None
         for analyzer in ordered.toArray():
             if shareable is None:  # Deequ's classes come from the session's jars, not the JVM's class path
@@ -271,7 +276,7 @@ class _Pass:
                                                         analyzer.getClass().getClassLoader())
             problem = jvm.com.amazon.deequ.analyzers.Preconditions.findFirstFailing(schema, analyzer.preconditions())
             if problem.isDefined():  # as Deequ does: the analyzer's metric is the precondition's failure
-                failures[analyzer] = analyzer.toFailureMetric(problem.get())
+                failures.append((analyzer, analyzer.toFailureMetric(problem.get())))
             elif not shareable.isInstance(analyzer):
                 raise ValueError(f"{analyzer.toString()} is not scan-shareable: it would need its own pass")
             else:
@@ -305,20 +310,24 @@ class _Pass:
             [row] = aggregated(self.checked, False)
             rows = {plans[0].scope.key: (row, 0)}
 
-        def metrics_of(scope: Scope) -> dict:
+        def metrics_of(scope: Scope) -> Any:
+            """The scope's metrics, a Java map (analyzer -> metric): built in the JVM, entry by entry, since a
+            Python dict keyed by JVM objects asks the JVM for each key's hash and equality."""
             if columns.size() and scope.key not in rows:  # a day without rows: Deequ's metrics of empty data
                 if empty not in rows:
                     [row] = aggregated(self.checked.limit(0), False)
                     rows[empty] = (row, 0)
                 rows[scope.key] = rows[empty]
-            computed = dict(failures)
+            computed = self.jvm.java.util.HashMap()
+            for analyzer, metric in failures:
+                computed.put(analyzer, metric)
             if columns.size():
                 row, base = rows[scope.key]
                 for analyzer, offset in zip(analyzers, offsets):
-                    computed[analyzer] = self._metric(analyzer, row, base + offset)
+                    computed.put(analyzer, self._metric(analyzer, row, base + offset))
             for analyzer, shared in own_day.get(scope.key, ()):  # Deequ's metric of the day's own analyzer
                 row, base = rows[scope.key]
-                computed[analyzer] = self._metric(analyzer, row, base + own_offset[id(shared)])
+                computed.put(analyzer, self._metric(analyzer, row, base + own_offset[id(shared)]))
             return computed
 
         return metrics_of
@@ -331,24 +340,27 @@ class _Pass:
         except Py4JJavaError as error:  # as Deequ does: a metric that cannot be computed is a failure metric
             return analyzer.toFailureMetric(error.java_exception)
 
-    def evaluate(self, plan: _Plan, computed: dict) -> _Outcome:
-        from pydeequ.scala_utils import to_scala_map
-        from pydeequ.verification import VerificationResult
+    def evaluate(self, plan: _Plan, computed: Any) -> _Outcome:
+        """Deequ's verification of ``plan``'s scope on its metrics (``computed``, a Java map), as
+        VerificationSuite makes it."""
+        from pyspark.sql import DataFrame
 
-        jvm = self.jvm
-        context = jvm.com.amazon.deequ.analyzers.runners.AnalyzerContext(to_scala_map(self.spark, computed))
-        results = {}
+        jvm, deequ = self.jvm, self.jvm.com.amazon.deequ
+        context = deequ.analyzers.runners.AnalyzerContext(jvm.PythonUtils.toScalaMap(computed))
+        results, status = jvm.java.util.HashMap(), deequ.checks.CheckStatus.Success()
         for check in [*(c for _, c in plan.rule_checks), *plan.anomaly_checks]:
-            results[check] = check.evaluate(context)
-        statuses = [r.status() for r in results.values()]
-        status = max(statuses, key=lambda s: s.id()) if statuses else jvm.com.amazon.deequ.checks.CheckStatus.Success()
-        verification = jvm.com.amazon.deequ.VerificationResult(
-            status, to_scala_map(self.spark, results), context.metricMap())
+            result = check.evaluate(context)
+            results.put(check, result)
+            if (checked := result.status()).id() > status.id():  # the worst status, as Deequ reports it
+                status = checked
+        verification = deequ.VerificationResult(status, jvm.PythonUtils.toScalaMap(results), context.metricMap())
         # As a frame, not JSON: Deequ's JSON writer refuses the NaN ratios of an empty column's type histogram.
-        metrics = {(m["instance"], m["name"]): m["value"] for m in VerificationResult.successMetricsAsDataFrame(
-            self.spark, VerificationResult(self.spark, verification)).collect()}
+        frame = deequ.VerificationResult.successMetricsAsDataFrame(self.spark._jsparkSession, verification,
+                                                                   self._all_metrics)
+        metrics = {(m["instance"], m["name"]): m["value"] for m in DataFrame(frame, self.spark).collect()}
         rows = int(metrics.get(("*", "Size"), 0))
-        records = check_results(self.spark, VerificationResult(self.spark, verification))
+        records = _check_records(json.loads(deequ.VerificationResult.checkResultsAsJson(verification,
+                                                                                          self._all_checks)))
         by_check = {rule.description: rule for rule in self.rules}
         watched = self.watch.checks if self.watch else set()
         failed = [by_check[r["check"]] for r in records
@@ -360,8 +372,11 @@ def check_results(spark: SparkSession, verification: Any) -> list[dict[str, str]
     """Deequ's check results (VerificationResult.checkResultsAsJson), one dict per constraint."""
     from pydeequ.verification import VerificationResult
 
+    return _check_records(VerificationResult.checkResultsAsJson(spark, verification))
+
+
+def _check_records(records: list[dict]) -> list[dict[str, str]]:
     fields = ("check", "check_level", "check_status", "constraint", "constraint_status", "constraint_message")
-    records = VerificationResult.checkResultsAsJson(spark, verification)
     return [{key: record[key] for key in fields} for record in records]
 
 

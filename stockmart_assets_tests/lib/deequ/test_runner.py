@@ -13,6 +13,7 @@ from stockmart_assets.lib.deequ.rules import Rule
 from stockmart_assets.lib.deequ.runner import check_results, scan_table
 from stockmart_assets.lib.deequ.samples import SAMPLE_SIZE
 from stockmart_assets.lib.deequ.suites import Suite
+from stockmart_assets_tests.support.jvm_calls import jvm_calls
 
 pytestmark = pytest.mark.spark
 
@@ -200,3 +201,21 @@ def test_a_range_aggregates_the_rule_on_the_partition_day_once_not_once_per_day(
     aggregation computes one analyzer for all of them: a 30-day backfill must not compute 30 on every row.
     ``test_a_range_gives_each_day_what_a_run_of_that_day_gives`` shows each day still gets its own result."""
     assert aggregated_analyzers(spark, DAYS) == aggregated_analyzers(spark, DAYS[:1])
+
+
+def test_each_day_of_a_range_costs_few_jvm_round_trips(spark, tmp_path):
+    """A range's days are evaluated one by one through py4j, a round trip per call, so the calls a day adds
+    bound the pass's time past its aggregation (a 30-day backfill evaluates 30). A day's evaluation calls
+    Deequ's classes as looked up once per pass, and builds its metric maps in the JVM: a Python dict keyed by
+    JVM objects asks the JVM for every key's hash and equality."""
+    def scan(count: int) -> int:
+        days = [Day.of(dt.date(2024, 12, 1) + dt.timedelta(days=i)) for i in range(count)]
+        frame = spark.createDataFrame(
+            [(i, 5, None, dt.datetime.combine(day.date, dt.time(10))) for i, day in enumerate(days)], SCHEMA)
+        watch = Watch.of("trade", str(tmp_path / f"{count}.json"))
+        return jvm_calls(spark, lambda: list(scan_table(spark, frame, "trade", days, suite=SUITE, profile=True,
+                                                        day_column="order_datetime", watch=watch)))
+
+    scan(2)  # the session's first pass of this shape
+    per_day = (scan(6) - scan(2)) / 4
+    assert 50 < per_day <= 300  # 261 here; with names resolved and JVM objects hashed through the JVM: 451
