@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from stockmart_assets.lib.deequ.jvm import names
+from stockmart_assets.lib.deequ.jvm import Names, names
 from stockmart_assets_tests.support.jvm_calls import jvm_calls
 
 pytestmark = pytest.mark.spark
 
 
 def test_a_class_and_its_static_methods_are_resolved_once_then_called_as_py4j_calls_them(spark):
-    jvm = names(spark._jvm)
+    jvm = Names(spark._jvm)  # a view of its own: the process's (``names``) may have resolved these already
 
     def build() -> None:
         jvm.com.amazon.deequ.analyzers.Completeness("quantity", jvm.scala.Option.apply(None),
@@ -23,7 +23,7 @@ def test_a_class_and_its_static_methods_are_resolved_once_then_called_as_py4j_ca
     built = jvm.com.amazon.deequ.analyzers.Completeness("quantity", jvm.scala.Option.apply("quantity > 0"),
                                                         jvm.scala.Option.apply(None))
     assert built.toString() == "Completeness(quantity,Some(quantity > 0),None)"
-    assert names(spark._jvm) is jvm
+    assert names(spark._jvm) is names(spark._jvm)  # one view per JVM
 
 
 def test_a_static_fields_value_is_read_each_time(spark):
