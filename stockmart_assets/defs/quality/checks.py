@@ -132,7 +132,7 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
     )
     def _checks(context: dg.AssetCheckExecutionContext):
         from stockmart_assets.lib.deequ.anomaly import Watch
-        from stockmart_assets.lib.deequ.runner import INTERPRETED_MAX_ROWS, scan_table
+        from stockmart_assets.lib.deequ.runner import INTERPRETED_MAX_ROWS, TableScan, scan_table
         from stockmart_assets.lib.deequ.suites import with_max_missing_share
         from stockmart_assets.lib.mysql.read import count_at_most
 
@@ -149,16 +149,24 @@ def build_table_checks(table: LandingTable) -> dg.AssetChecksDefinition:
             reads = [(table, days), *((TABLES[p], None) for p in dict.fromkeys(p for _, p, _ in table.parents)
                                       if verify)]
             with res.mysql.connect() as con:  # the rows the pass reads, counted no further than it matters
-                counts = [count_at_most(con, t, d, INTERPRETED_MAX_ROWS + 1) for t, d in reads]
-            rows, *parent_rows = [res.spark.read_mysql(res.mysql, t, d or WHOLE, few_rows=n <= INTERPRETED_MAX_ROWS)
-                                  for (t, d), n in zip(reads, counts)]
-            parents = {t.name: frame for (t, _), frame in zip(reads[1:], parent_rows)}
-            read = sum(counts)
-            scans = list(scan_table(
-                res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
-                suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,
-                parents=parents, watch=watch, profile=verify, day_column=table.partition_column,
-                interpreted=read <= INTERPRETED_MAX_ROWS))
+                counts = [count_at_most(con, table, days, INTERPRETED_MAX_ROWS + 1)]
+                if counts[0]:
+                    counts += [count_at_most(con, t, d, INTERPRETED_MAX_ROWS + 1) for t, d in reads[1:]]
+            if not counts[0]:
+                # No rows on any of the run's days (a weekend's price bars): an empty scope's outcome is the
+                # empty record whatever Deequ says of no rows (``_suite_outcome``), so Spark is not asked.
+                scans = [TableScan(scope, 0) for scope in (list(days) if days else [WHOLE])]
+            else:
+                rows, *parent_rows = [res.spark.read_mysql(res.mysql, t, d or WHOLE,
+                                                           few_rows=n <= INTERPRETED_MAX_ROWS)
+                                      for (t, d), n in zip(reads, counts)]
+                parents = {t.name: frame for (t, _), frame in zip(reads[1:], parent_rows)}
+                read = sum(counts)
+                scans = list(scan_table(
+                    res.spark.session(), rows, table.name, list(days) if days else [WHOLE],
+                    suite=with_max_missing_share(suite, res.quality.max_missing_share) if verify else None,
+                    parents=parents, watch=watch, profile=verify, day_column=table.partition_column,
+                    interpreted=read <= INTERPRETED_MAX_ROWS))
         finally:
             res.spark.release(context)
         warehouse, now = res.warehouse.get(), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
