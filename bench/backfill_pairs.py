@@ -66,6 +66,8 @@ def main() -> int:
             "peak_rss_gib": round(backfill.rss.peak() / suite.GIB, 2),
             "peak_rss_python_gib": round(backfill.rss.peak(python_only=True) / suite.GIB, 2),
             "peak_rss_java_gib": round(backfill.rss.peak_java() / suite.GIB, 2),
+            "processes_at_peak": [[pid, name, round(rss / suite.GIB, 2)] for pid, name, rss in backfill.rss.at_peak],
+            "clones_not_counted": [[name, round(rss / suite.GIB, 2)] for _, name, rss in backfill.rss.clones],
             "step_peak_rss_gib": {s["key"]: [round(backfill.rss.peak([(s["start"], s["end"])]) / suite.GIB, 2),
                                              round(backfill.rss.peak([(s["start"], s["end"])], python_only=True)
                                                    / suite.GIB, 2)]
