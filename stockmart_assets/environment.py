@@ -67,7 +67,7 @@ def build_resources(env: str | None = None) -> dict:
         "lake_io_manager": lake,
         "landing": landing,
         "spark": SparkResource(master=_env_or(spark.MASTER_VARIABLE, spark.LOCAL_MASTER),
-                               driver_memory=spark.environment_driver()["driver_memory"]),
+                               driver_memory=spark.environment_driver()["driver_memory"], landing_path=landing.path),
         "quality": QualityResource(
             metrics_repository=_env_or("STOCKMART_METRICS_REPOSITORY", str(home / "quality" / "metrics.json")),
             max_missing_share=float(os.getenv("STOCKMART_MAX_MISSING_SHARE", DEFAULT_MAX_MISSING_SHARE))),

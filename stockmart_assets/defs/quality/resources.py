@@ -41,6 +41,9 @@ class SparkResource(dg.ConfigurableResource):
     driver_memory: str = "2g"
     read_slices: int = 4
     spark_config: dict[str, str] = {}
+    landing_path: str | None = Field(default=None, description=(
+        "The landing folder the runs load from: when all its files together are small (``QUICK_JIT_MAX_BYTES``), "
+        "a local driver started for a run compiles with C1 alone"))
     _cache: dict = PrivateAttr(default_factory=dict)
     _ended: set = PrivateAttr(default_factory=set)  # this run's steps that used Spark and have ended
 
@@ -50,7 +53,26 @@ class SparkResource(dg.ConfigurableResource):
         from stockmart_assets.lib.deequ.spark import start_in_background
 
         start_in_background(self.master, warn=context.log.warning, driver_memory=self.driver_memory,
-                            conf=self.spark_config)
+                            conf=self.spark_config, quick_jit=self._little_to_check())
+
+    def _little_to_check(self) -> bool:
+        """Whether the landing folder holds so little that no run of it checks much: its files' bytes, all of
+        them, within ``QUICK_JIT_MAX_BYTES`` (what ``stockmart run`` counts for the days it loads). A folder
+        that cannot be read says nothing, and the JVM compiles as by default."""
+        from pathlib import Path
+
+        from stockmart_assets.lib.deequ.spark import QUICK_JIT_MAX_BYTES
+        from stockmart_assets.lib.landing.contract import TABLES
+        from stockmart_assets.lib.landing.problems import LandingFileError
+        from stockmart_assets.lib.landing.reader import landing_files
+
+        if not self.landing_path:
+            return False
+        try:
+            files = {f for t in TABLES.values() for f in landing_files(t, Path(self.landing_path))}
+            return sum(f.stat().st_size for f in files) <= QUICK_JIT_MAX_BYTES
+        except (OSError, LandingFileError):  # a missing dimension export: the load steps will say so
+            return False
 
     def session(self) -> "SparkSession":
         from stockmart_assets.lib.deequ.spark import get_spark, wait_for_start

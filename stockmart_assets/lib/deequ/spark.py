@@ -66,6 +66,7 @@ def get_spark(
     ui_enabled: bool = False,
     shuffle_partitions: int = 4,
     conf: Mapping[str, str] | None = None,
+    quick_jit: bool = False,
 ) -> SparkSession:
     """Return this process's SparkSession, starting it (and the JVM) on the first call.
 
@@ -74,14 +75,15 @@ def get_spark(
     127.0.0.1 (SPARK_LOCAL_IP, unless set) rather than guessing an interface. Timestamps are compared in UTC
     with no conversion, so a trade's stored wall-clock time and a price bar's UTC time both match the
     partition-day literals the suites build (and JDBC reads DATETIME as stored). A call while another thread
-    starts the session waits for it.
+    starts the session waits for it. ``quick_jit``: a local driver JVM started by this call compiles with C1
+    alone (``QUICK_JIT``), as it does for the runs of a hold for little data (``held``).
     """
     with _lock:
-        return _get_spark(master, driver_memory, app_name, ui_enabled, shuffle_partitions, conf)
+        return _get_spark(master, driver_memory, app_name, ui_enabled, shuffle_partitions, conf, quick_jit)
 
 
 def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool, shuffle_partitions: int,
-               conf: Mapping[str, str] | None) -> SparkSession:
+               conf: Mapping[str, str] | None, quick_jit: bool) -> SparkSession:
     global _session
     if is_running():
         if _session.sparkContext.master == master:
@@ -99,7 +101,7 @@ def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool,
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
     java_options = [DRIVER_JAVA_OPTIONS, class_archive.java_options(DRIVER_JAVA_OPTIONS)]
-    if _quick_jit and master.startswith("local"):  # on a cluster the executors run the passes, not the driver
+    if (quick_jit or _quick_jit) and master.startswith("local"):  # on a cluster the executors run the passes, not the driver
         java_options.append(QUICK_JIT)
     settings = {
         "spark.jars": ",".join(str(path) for path in jars.fetch()),

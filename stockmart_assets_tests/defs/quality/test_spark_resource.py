@@ -90,6 +90,28 @@ def test_stockmart_run_starts_a_jvm_that_compiles_with_c1_alone_only_for_a_small
     assert not java_children()
 
 
+def test_a_run_over_a_small_landing_folder_starts_a_jvm_that_compiles_with_c1_alone(tmp_path):
+    """A run launched from the UI or a sensor has no command counting its bytes: its resource looks at the
+    landing folder, all of it, with the same limit."""
+    for name in ("budget.csv", "customer.csv", "stocks.csv", "trade.csv"):
+        (tmp_path / name).write_text("x\n")
+    small = sum(f.stat().st_size for f in tmp_path.iterdir())
+
+    def level(landing: str) -> str:
+        with dg.build_resources({"spark": SparkResource(driver_memory="1g", landing_path=landing)}) as resources:
+            return _tiered_stop_level(resources.spark.session())
+
+    quality_spark.stop_spark()
+    with open(tmp_path / "trade.csv", "r+b") as trades:  # sparse: its size is what counts
+        trades.truncate(quality_spark.QUICK_JIT_MAX_BYTES - small + 2)
+    assert level(str(tmp_path)) == "1"
+    with open(tmp_path / "trade.csv", "r+b") as trades:
+        trades.truncate(quality_spark.QUICK_JIT_MAX_BYTES - small + 3)
+    assert level(str(tmp_path)) == "4"
+    assert level(str(tmp_path / "missing")) == "4"
+    assert not quality_spark.is_running() and not java_children()
+
+
 def test_a_failed_background_start_is_raised_once_to_whoever_waits_and_leaves_no_jvm():
     quality_spark.stop_spark()
     quality_spark.start_in_background(driver_memory="lots")  # not a size: the JVM refuses to start
