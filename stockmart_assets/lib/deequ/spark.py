@@ -101,7 +101,8 @@ def _get_spark(master: str, driver_memory: str, app_name: str, ui_enabled: bool,
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
     java_options = [DRIVER_JAVA_OPTIONS, class_archive.java_options(DRIVER_JAVA_OPTIONS)]
-    if (quick_jit or _quick_jit) and master.startswith("local"):  # on a cluster the executors run the passes, not the driver
+    # On a cluster the executors run the passes, not the driver.
+    if (quick_jit or _quick_jit) and master.startswith("local"):
         java_options.append(QUICK_JIT)
     settings = {
         "spark.jars": ",".join(str(path) for path in jars.fetch()),
