@@ -58,21 +58,12 @@ class SparkResource(dg.ConfigurableResource):
     def _little_to_check(self) -> bool:
         """Whether the landing folder holds so little that no run of it checks much: its files' bytes, all of
         them, within ``QUICK_JIT_MAX_BYTES`` (what ``stockmart run`` counts for the days it loads). A folder
-        that cannot be read says nothing, and the JVM compiles as by default."""
-        from pathlib import Path
-
+        without landing files says nothing of what MySQL holds, and the JVM compiles as by default."""
         from stockmart_assets.lib.deequ.spark import QUICK_JIT_MAX_BYTES
-        from stockmart_assets.lib.landing.contract import TABLES
-        from stockmart_assets.lib.landing.problems import LandingFileError
-        from stockmart_assets.lib.landing.reader import landing_files
+        from stockmart_assets.lib.landing.scan import file_versions, version_bytes
 
-        if not self.landing_path:
-            return False
-        try:
-            files = {f for t in TABLES.values() for f in landing_files(t, Path(self.landing_path))}
-            return sum(f.stat().st_size for f in files) <= QUICK_JIT_MAX_BYTES
-        except (OSError, LandingFileError):  # a missing dimension export: the load steps will say so
-            return False
+        versions = file_versions(self.landing_path) if self.landing_path else {}
+        return bool(versions) and sum(version_bytes(v) for _, v in versions.values()) <= QUICK_JIT_MAX_BYTES
 
     def session(self) -> "SparkSession":
         from stockmart_assets.lib.deequ.spark import get_spark, wait_for_start

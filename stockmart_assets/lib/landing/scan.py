@@ -51,6 +51,11 @@ def file_versions(landing_dir: Path | str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def version_bytes(version: str) -> int:
+    """The size in bytes a file's version (``file_versions``) records."""
+    return int(version.rpartition(":")[2])
+
+
 def unmatched_csv_files(landing_dir: Path | str, versions: dict[str, tuple[str, str]],
                         max_depth: int = 3) -> list[str]:
     """CSV files in the landing folder (down to ``max_depth`` folders, hidden ones skipped) that no landing

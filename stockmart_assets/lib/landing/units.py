@@ -14,7 +14,8 @@ from pathlib import Path
 from stockmart_assets.lib.day import Day
 from stockmart_assets.lib.landing.contract import DIMENSION_TABLES, FACT_TABLES, TABLES
 from stockmart_assets.lib.landing.problems import LandingFileError, Problem
-from stockmart_assets.lib.landing.scan import days_touched, file_versions, partition_versions, version_digest
+from stockmart_assets.lib.landing.scan import (days_touched, file_versions, partition_versions, version_bytes,
+                                                version_digest)
 
 DIMENSIONS_JOB, DAILY_JOB = "dimensions", "daily_partition"
 NO_FILES = version_digest([])
@@ -57,7 +58,7 @@ def landing_bytes(versions: dict[str, tuple[str, str]], days_by_file: dict[str, 
     if not wanted and not any(u.day is None for u in units):
         return 0
     for path, (table, version) in versions.items():
-        size = int(version.rpartition(":")[2])
+        size = version_bytes(version)
         if not TABLES[table].partition_column:
             total += size
         elif touched := days_by_file.get(path):
