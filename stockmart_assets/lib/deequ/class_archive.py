@@ -48,16 +48,17 @@ def _java() -> Path | None:
 
 
 def stamp(base_options: str) -> str | None:
-    """What the archive depends on: the JVM (its binary and its module image), pyspark's version and jars, and
-    the driver's JVM options (the collector and heap layout must be the ones it was made with). None without
-    a java to run."""
+    """What the archive depends on: the JVM (its binary and its module image), pyspark's version and jars, the
+    driver's JVM options (the collector and heap layout must be the ones it was made with), and this module (the
+    pass that chooses which classes it holds). None without a java to run."""
     java = _java()
     if java is None:
         return None
     import pyspark
 
     jars = Path(pyspark.__file__).parent / "jars"
-    parts = [str(java), base_options, version("pyspark"), str(jars)]
+    parts = [str(java), base_options, version("pyspark"), str(jars),
+             hashlib.sha256(Path(__file__).read_bytes()).hexdigest()]
     for path in (java, java.parent.parent / "lib" / "modules", jars):
         try:
             info = path.stat()
@@ -104,9 +105,13 @@ def is_settled(base_options: str) -> bool:
 
 
 def _exercise(spark) -> None:
-    """A pass like a run's checks over each contract table (two days where the table is partitioned: one with
-    rows, one without), with its suite, foreign keys, anomaly watch and column profile, so the classes those
-    load are archived. Its rows break rules on purpose: fetching failing rows is part of a pass too."""
+    """A pass like a run's checks over each contract table (three days where the table is partitioned: two with
+    rows, the last without), with its suite, foreign keys, anomaly watch and column profile, so the classes those
+    load are archived. The second day is compared with the first, as a run's days are with earlier ones: an
+    anomaly check's first evaluation loads over a thousand classes of its own (Breeze's). The days are recent
+    ones because Deequ's dates are epoch milliseconds, which py4j passes as a Java int up to 2**31 (January 1970),
+    and an anomaly check's date bound must be a long. Its rows break rules on purpose: fetching failing rows is
+    part of a pass too."""
     from stockmart_assets.lib.day import WHOLE, Day
     from stockmart_assets.lib.deequ.anomaly import Watch
     from stockmart_assets.lib.deequ.runner import scan_table
@@ -114,17 +119,24 @@ def _exercise(spark) -> None:
     from stockmart_assets.lib.deequ.suites import SUITES
     from stockmart_assets.lib.landing.contract import TABLES
 
+    days = [Day.of("2024-12-26"), Day.of("2024-12-27"), Day.of("2024-12-28")]
     spark_types = {"VARCHAR": "STRING", "TIMESTAMPTZ": "TIMESTAMP"}
-    frames = {name: spark.range(3).selectExpr(*(f"CAST(id AS {spark_types.get(c.type, c.type)}) AS `{c.name}`"
-                                                for c in table.columns)).cache()
+
+    def column(table, c) -> str:
+        if c.name == table.partition_column:  # rows 0 and 1 on the first day, row 2 on the second
+            return (f"CAST(timestamp_seconds({days[0].epoch_millis // 1000} + id * 43200) AS "
+                    f"{spark_types.get(c.type, c.type)}) AS `{c.name}`")
+        return f"CAST(id AS {spark_types.get(c.type, c.type)}) AS `{c.name}`"
+
+    frames = {name: spark.range(3).selectExpr(*(column(table, c) for c in table.columns)).cache()
               for name, table in TABLES.items()}
     warm_up(spark)
     with tempfile.TemporaryDirectory(prefix="stockmart-archive-") as scratch:
         for name, table in TABLES.items():
             parents = {parent: frames[parent] for _, parent, _ in table.parents}
             partitioned = table.partition_column is not None
-            scopes = [Day.of("1970-01-01"), Day.of("1970-01-02")] if partitioned else [WHOLE]
-            list(scan_table(spark, frames[name], name, scopes, suite=SUITES.get(name), parents=parents,
+            list(scan_table(spark, frames[name], name, days if partitioned else [WHOLE], suite=SUITES.get(name),
+                            parents=parents,
                             watch=Watch.of(name, str(Path(scratch) / "metrics.json")) if partitioned else None,
                             profile=True, day_column=table.partition_column))
 

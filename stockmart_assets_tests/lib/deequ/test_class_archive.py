@@ -40,12 +40,34 @@ def test_a_driver_maps_spark_classes_from_the_archive_setup_writes(archive, tmp_
     session = get_spark(conf={"spark.driver.extraJavaOptions":
                               f"{DRIVER_JAVA_OPTIONS} {options} -Xlog:class+load=info:file={log}"})
     warm_up(session)
+    _compare_two_days(session, tmp_path)
     stop_spark()
     loaded = log.read_text().splitlines()
     mapped = [line for line in loaded if TOP_ARCHIVE in line]
     assert any(" org.apache.spark.sql.SparkSession " in line for line in mapped), "Spark's classes come from it"
     assert any(" org.apache.spark.sql.catalyst." in line for line in mapped), "and Catalyst's"
+    breeze = [line for line in loaded if " breeze." in line]
+    assert breeze, "an anomaly check compared a day with the one before"
+    outside = [line for line in breeze if TOP_ARCHIVE not in line and "$$Lambda$" not in line]
+    assert not outside, f"the anomaly check's classes (but lambdas made as it runs) come from it too: {outside[:5]}"
     assert len(mapped) > len(loaded) // 2, f"only {len(mapped)} of {len(loaded)} classes came from the archive"
+
+
+def _compare_two_days(spark, tmp_path) -> None:
+    """A price bars' pass over two days with rows, the second compared with the first (Deequ's anomaly check)."""
+    from stockmart_assets.lib.day import Day
+    from stockmart_assets.lib.deequ.anomaly import Watch
+    from stockmart_assets.lib.deequ.runner import scan_table
+    from stockmart_assets.lib.landing.contract import STOCK_PRICE
+
+    days = [Day.of("2025-03-03"), Day.of("2025-03-04")]
+    frame = spark.range(10).selectExpr(  # five bars a day
+        f"timestamp_seconds({days[0].epoch_millis // 1000} + 52200 + (id % 5) * 60 + (id DIV 5) * 86400) AS ts",
+        "100.5 + id AS close", "101.0 + id AS high", "99.0 + id AS low", "100.0 + id AS open",
+        "1000 + id AS volume", "'Apple' AS company", "'AAPL' AS ticker")
+    [_, second] = scan_table(spark, frame, STOCK_PRICE.name, days, day_column=STOCK_PRICE.partition_column,
+                             watch=Watch.of(STOCK_PRICE.name, str(tmp_path / "metrics.json")))
+    assert [r.constraint_status for r in second.anomalies.results] == ["Success"], second.anomalies
 
 
 def test_a_driver_with_a_flight_recording_or_an_agent_starts_without_the_archive(archive, tmp_path, monkeypatch):
